@@ -1,0 +1,1 @@
+"""OmoiTrade: one engine for backtest, paper and live trading."""

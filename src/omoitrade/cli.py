@@ -1,0 +1,111 @@
+"""The ``omoitrade`` command."""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import version
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from omoitrade.config import Settings
+from omoitrade.core.errors import OmoiError
+from omoitrade.store import Database
+from omoitrade.store import migrate as migrations
+
+app = typer.Typer(
+    help="OmoiTrade: one engine for backtest, paper and live trading.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+
+@app.command("version")
+def show_version() -> None:
+    """Print the installed version."""
+    console.print(version("omoitrade"))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Option("head", help="target revision")) -> None:
+    """Migrate the database schema up to REVISION (the newest by default)."""
+    url = Settings().resolved_database_url()
+    migrations.upgrade(url, revision)
+    console.print(f"database at revision {migrations.current_revision(url)} ({_safe(url)})")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="target revision, or 'base'")) -> None:
+    """Migrate the database schema down to REVISION."""
+    url = Settings().resolved_database_url()
+    migrations.downgrade(url, revision)
+    console.print(f"database at revision {migrations.current_revision(url)} ({_safe(url)})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the newest one the code knows."""
+    url = Settings().resolved_database_url()
+    console.print(
+        f"current: {migrations.current_revision(url)}  head: {migrations.head_revision()}"
+    )
+
+
+@app.command("run")
+def run(
+    host: str | None = typer.Option(None, help="address to serve on (default OMOI_API_HOST)"),
+    port: int | None = typer.Option(None, help="port to serve on (default OMOI_API_PORT)"),
+    serve: bool = typer.Option(True, help="start the API server after setting up"),
+) -> None:
+    """Set up the database, show what is running, and serve the API."""
+    settings = Settings()
+    url = settings.resolved_database_url()
+    with console.status("migrating the database"):
+        migrations.upgrade(url)
+    database = Database(url)
+    host = host or settings.api_host
+    port = port or settings.api_port
+    console.print(_overview(database, host, port, serve))
+    database.dispose()
+    if serve:
+        import uvicorn
+
+        uvicorn.run("omoitrade.api.app:create_app", factory=True, host=host, port=port)
+
+
+def _overview(database: Database, host: str, port: int, serve: bool) -> Table:
+    table = Table(title=f"OmoiTrade {version('omoitrade')}", show_header=True)
+    table.add_column("component")
+    table.add_column("state")
+    table.add_row("database", f"{database.dialect} {_safe(database.url)}")
+    table.add_row("schema", f"revision {migrations.current_revision(database.engine)}")
+    with database.transaction() as uow:
+        table.add_row("instruments", str(uow.instruments.count()))
+        table.add_row("portfolios", str(uow.portfolios.count()))
+        table.add_row("orders", str(uow.orders.count()))
+    api = f"http://{host}:{port}/api/v1/health (docs at /api/docs)" if serve else "not started"
+    table.add_row("API", api)
+    return table
+
+
+def _safe(url: object) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(str(url)).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Entry point: errors become one clear line on stderr and a non-zero exit."""
+    try:
+        app()
+    except OmoiError as error:
+        errors.print(f"error: {error.message}", highlight=False)
+        sys.exit(1)
+    except SQLAlchemyError as error:
+        errors.print(f"database error: {str(error).splitlines()[0]}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,273 @@
+"""Domain events: immutable facts about what happened, published on the bus and stored.
+
+Each event class names its bus ``topic`` and the field holding the id of the
+thing it is about (``stream_field``), which keys its stream in the event store.
+:func:`event_to_json` / :func:`event_from_json` round-trip every event exactly:
+Decimals travel as strings, timestamps as ISO 8601 UTC, ids as UUID text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import TypeAdapter
+
+from omoitrade.core.errors import ValidationError
+from omoitrade.model.enums import (
+    BreachAction,
+    LimitType,
+    OrderSide,
+    OrderType,
+    PositionSide,
+    SignalType,
+    StrategyStatus,
+    TimeInForce,
+    TradePhase,
+)
+from omoitrade.model.identifiers import (
+    ClientOrderId,
+    EventId,
+    InstrumentId,
+    OrderId,
+    PortfolioId,
+    PositionId,
+    RiskLimitId,
+    SignalId,
+    StrategyId,
+    TradeId,
+    VenueOrderId,
+    VenueTradeId,
+)
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    """Base of all domain events: an id and the moment it happened."""
+
+    event_id: EventId
+    occurred_at: datetime
+
+    topic: ClassVar[str] = "events"
+    stream_field: ClassVar[str] = "event_id"
+
+    @property
+    def stream_id(self) -> UUID:
+        """The id of the entity this event belongs to."""
+        return getattr(self, self.stream_field)
+
+
+# --- orders ---------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderEvent(DomainEvent):
+    order_id: OrderId
+    stream_field: ClassVar[str] = "order_id"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitted(OrderEvent):
+    topic: ClassVar[str] = "events.order.submitted"
+    client_order_id: ClientOrderId
+    portfolio_id: PortfolioId
+    instrument_id: InstrumentId
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    time_in_force: TimeInForce
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAccepted(OrderEvent):
+    topic: ClassVar[str] = "events.order.accepted"
+    exchange_order_id: VenueOrderId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected(OrderEvent):
+    topic: ClassVar[str] = "events.order.rejected"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAmended(OrderEvent):
+    topic: ClassVar[str] = "events.order.amended"
+    quantity: Decimal
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFillEvent(OrderEvent):
+    """A fill of an order, with the order's totals after it."""
+
+    trade_id: TradeId
+    exchange_trade_id: VenueTradeId
+    fill_quantity: Decimal
+    fill_price: Decimal
+    commission: Decimal
+    filled_quantity: Decimal
+    average_fill_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderPartiallyFilled(OrderFillEvent):
+    topic: ClassVar[str] = "events.order.partially_filled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFilled(OrderFillEvent):
+    topic: ClassVar[str] = "events.order.filled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelled(OrderEvent):
+    topic: ClassVar[str] = "events.order.cancelled"
+    reason: str
+
+
+# --- signals --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalEvent(DomainEvent):
+    signal_id: SignalId
+    stream_field: ClassVar[str] = "signal_id"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalCreated(SignalEvent):
+    topic: ClassVar[str] = "events.signal.created"
+    strategy_id: StrategyId
+    instrument_id: InstrumentId
+    signal_type: SignalType
+    strength: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalValidated(SignalEvent):
+    topic: ClassVar[str] = "events.signal.validated"
+    validation_result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalRejected(SignalEvent):
+    topic: ClassVar[str] = "events.signal.rejected"
+    validation_result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalExecuted(SignalEvent):
+    topic: ClassVar[str] = "events.signal.executed"
+    order_ids: tuple[OrderId, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalExpired(SignalEvent):
+    topic: ClassVar[str] = "events.signal.expired"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradePhaseChanged(SignalEvent):
+    """The trade that a signal started moved to another phase."""
+
+    topic: ClassVar[str] = "events.trade.phase_changed"
+    from_phase: TradePhase
+    to_phase: TradePhase
+
+
+# --- strategies, positions, risk ------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyStatusChanged(DomainEvent):
+    topic: ClassVar[str] = "events.strategy.status_changed"
+    stream_field: ClassVar[str] = "strategy_id"
+    strategy_id: StrategyId
+    version: int
+    from_status: StrategyStatus
+    to_status: StrategyStatus
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionChanged(DomainEvent):
+    """A position after a fill changed it."""
+
+    topic: ClassVar[str] = "events.position.changed"
+    stream_field: ClassVar[str] = "position_id"
+    position_id: PositionId
+    portfolio_id: PortfolioId
+    instrument_id: InstrumentId
+    side: PositionSide
+    quantity: Decimal
+    average_entry_price: Decimal | None
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionOpened(PositionChanged):
+    topic: ClassVar[str] = "events.position.opened"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionClosed(PositionChanged):
+    topic: ClassVar[str] = "events.position.closed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskLimitBreached(DomainEvent):
+    topic: ClassVar[str] = "events.risk.limit_breached"
+    stream_field: ClassVar[str] = "limit_id"
+    limit_id: RiskLimitId
+    portfolio_id: PortfolioId
+    limit_type: LimitType
+    limit_value: Decimal
+    current_value: Decimal
+    action_on_breach: BreachAction
+    instrument_id: InstrumentId | None = None
+
+
+# --- JSON -----------------------------------------------------------------------------------
+def _register(base: type[DomainEvent]) -> None:
+    """Index every event class of this module by name (slotted dataclasses are rebuilt
+    classes, so only the ones bound at module level count)."""
+    for cls in base.__subclasses__():
+        if globals().get(cls.__name__) is cls:
+            EVENT_TYPES[cls.__name__] = cls
+        _register(cls)
+
+
+_register(DomainEvent)
+
+
+@cache
+def _adapter(cls: type[DomainEvent]) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
+
+
+def event_to_dict(event: DomainEvent) -> dict[str, Any]:
+    """The event as JSON-safe data: ``{"type": class name, "data": fields}``."""
+    data = _adapter(type(event)).dump_python(event, mode="json")
+    return {"type": type(event).__name__, "data": data}
+
+
+def event_from_dict(document: dict[str, Any]) -> DomainEvent:
+    """Rebuild an event from :func:`event_to_dict` output; unknown types are refused."""
+    name = document.get("type")
+    cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValidationError("type", f"unknown event type {name!r}", name)
+    return _adapter(cls).validate_python(document.get("data"))
+
+
+def event_to_json(event: DomainEvent) -> str:
+    return json.dumps(event_to_dict(event), separators=(",", ":"), sort_keys=True)
+
+
+def event_from_json(text: str) -> DomainEvent:
+    return event_from_dict(json.loads(text))

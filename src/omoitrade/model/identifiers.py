@@ -1,0 +1,98 @@
+"""Typed identifiers of the trading domain.
+
+UUID-valued ones are time-ordered (UUIDv7) because they index tables, except
+:class:`InstrumentId`, which is derived from the venue and symbol (UUIDv5) so
+that every normalizer maps ``("SIM", "BTC/USD")`` to the same identifier.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import ClassVar
+
+from omoitrade.core.ids import StrIdentifier, UuidIdentifier
+
+_INSTRUMENT_NAMESPACE = uuid.UUID("6f6d6f69-7472-6164-6500-696e73747275")
+
+
+class OrganizationId(UuidIdentifier):
+    __slots__ = ()
+
+
+class UserId(UuidIdentifier):
+    __slots__ = ()
+
+
+class PortfolioId(UuidIdentifier):
+    __slots__ = ()
+
+
+class InstrumentId(UuidIdentifier):
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, exchange: str, symbol: str) -> InstrumentId:
+        """The identifier of ``symbol`` on ``exchange``; the same inputs give the same id."""
+        return cls(int=uuid.uuid5(_INSTRUMENT_NAMESPACE, f"{exchange.upper()}:{symbol}").int)
+
+
+class BarId(UuidIdentifier):
+    __slots__ = ()
+
+
+class StrategyId(UuidIdentifier):
+    __slots__ = ()
+
+
+class SignalId(UuidIdentifier):
+    __slots__ = ()
+
+
+class OrderId(UuidIdentifier):
+    __slots__ = ()
+
+
+class TradeId(UuidIdentifier):
+    __slots__ = ()
+
+
+class PositionId(UuidIdentifier):
+    __slots__ = ()
+
+
+class RiskLimitId(UuidIdentifier):
+    __slots__ = ()
+
+
+class AgentId(UuidIdentifier):
+    __slots__ = ()
+
+
+class TaskId(UuidIdentifier):
+    __slots__ = ()
+
+
+class EventId(UuidIdentifier):
+    __slots__ = ()
+
+
+class ClientOrderId(StrIdentifier):
+    """The caller's own id for an order: the key of idempotent submission."""
+
+    __slots__ = ()
+    max_length: ClassVar[int] = 64
+    pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9._:\-]+")
+    rule: ClassVar[str] = "letters, digits and . _ : -"
+
+
+class VenueOrderId(StrIdentifier):
+    """The order id a venue assigned."""
+
+    __slots__ = ()
+
+
+class VenueTradeId(StrIdentifier):
+    """The trade (execution) id a venue assigned; the key for applying a fill once."""
+
+    __slots__ = ()

@@ -1,0 +1,152 @@
+"""The audit trail: who did what to which thing, in a hash chain.
+
+Each entry stores the SHA-256 of its own content and of the entry before it,
+so changing, removing or reordering any entry breaks every hash after it, and
+:meth:`AuditLog.verify` says where. The table is append-only in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, insert, select, text
+
+from omoitrade.core.clock import Clock
+from omoitrade.core.errors import OmoiError
+from omoitrade.core.ids import IdGenerator
+from omoitrade.store import tables
+
+GENESIS_HASH = "0" * 64
+_CHAIN_LOCK_KEY = 0x6F6D6F69  # serializes appends on PostgreSQL
+
+
+class AuditChainBroken(OmoiError):
+    """An audit entry does not match its hash or its predecessor."""
+
+    code = "audit-chain-broken"
+
+    def __init__(self, sequence: int, reason: str) -> None:
+        super().__init__(f"audit entry {sequence}: {reason}")
+        self.sequence = sequence
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    sequence: int
+    entry_id: UUID
+    recorded_at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    details: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
+
+
+def entry_hash(
+    entry_id: UUID,
+    recorded_at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over the canonical JSON of an entry's content and its predecessor's hash."""
+    document = {
+        "entry_id": str(entry_id),
+        "recorded_at": recorded_at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class AuditLog:
+    """Append audit entries and verify the chain."""
+
+    def __init__(
+        self, connection: Connection, clock: Clock, ids: IdGenerator | None = None
+    ) -> None:
+        self.connection = connection
+        self.clock = clock
+        self.ids = ids or IdGenerator(clock.timestamp_ns)
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        entity_type: str,
+        entity_id: object,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Append one entry chained to the latest one."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY}
+            )
+        last = self.connection.execute(
+            select(tables.audit_log.c.entry_hash)
+            .order_by(tables.audit_log.c.sequence.desc())
+            .limit(1)
+        ).scalar()
+        prev_hash = last or GENESIS_HASH
+        content = {
+            "entry_id": self.ids.next_uuid(),
+            "recorded_at": self.clock.utc_now(),
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "details": dict(details or {}),
+            "prev_hash": prev_hash,
+        }
+        digest = entry_hash(**content)
+        result = self.connection.execute(
+            insert(tables.audit_log).values(**content, entry_hash=digest)
+        )
+        return AuditEntry(sequence=result.inserted_primary_key[0], entry_hash=digest, **content)
+
+    def entries(self, after_sequence: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        query = (
+            select(tables.audit_log)
+            .where(tables.audit_log.c.sequence > after_sequence)
+            .order_by(tables.audit_log.c.sequence)
+            .limit(limit)
+        )
+        return [AuditEntry(**row) for row in self.connection.execute(query).mappings()]
+
+    def verify(self) -> int:
+        """Check every entry's hash and link; returns how many were checked."""
+        expected_prev = GENESIS_HASH
+        checked = 0
+        for entry in self.entries():
+            if entry.prev_hash != expected_prev:
+                raise AuditChainBroken(entry.sequence, "does not link to the entry before it")
+            recomputed = entry_hash(
+                entry.entry_id,
+                entry.recorded_at,
+                entry.actor,
+                entry.action,
+                entry.entity_type,
+                entry.entity_id,
+                entry.details,
+                entry.prev_hash,
+            )
+            if recomputed != entry.entry_hash:
+                raise AuditChainBroken(entry.sequence, "content does not match its hash")
+            expected_prev = entry.entry_hash
+            checked += 1
+        return checked

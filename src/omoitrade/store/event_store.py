@@ -1,0 +1,80 @@
+"""The append-only event store: every domain event, in the order it was recorded.
+
+The database refuses UPDATE and DELETE on this table (a trigger created by the
+migrations), so history cannot be rewritten through the application or SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, insert, select
+
+from omoitrade.core.clock import Clock
+from omoitrade.model.events import DomainEvent, event_from_dict, event_to_dict
+from omoitrade.store import tables
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event with its position in the store and when it was recorded."""
+
+    sequence: int
+    recorded_at: datetime
+    event: DomainEvent
+
+
+class EventStore:
+    """Append events and read them back by stream or in global order."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self.connection = connection
+        self.clock = clock
+
+    def append(self, event: DomainEvent) -> None:
+        self.append_all([event])
+
+    def append_all(self, events: Sequence[DomainEvent]) -> None:
+        if not events:
+            return
+        recorded_at = self.clock.utc_now()
+        rows = [
+            {
+                "event_id": UUID(int=event.event_id.int),
+                "event_type": type(event).__name__,
+                "topic": event.topic,
+                "stream_id": UUID(int=event.stream_id.int),
+                "occurred_at": event.occurred_at,
+                "recorded_at": recorded_at,
+                "payload": event_to_dict(event)["data"],
+            }
+            for event in events
+        ]
+        self.connection.execute(insert(tables.events), rows)
+
+    def stream(self, stream_id: UUID) -> list[DomainEvent]:
+        """Every event about one entity, oldest first."""
+        query = (
+            select(tables.events)
+            .where(tables.events.c.stream_id == UUID(int=stream_id.int))
+            .order_by(tables.events.c.sequence)
+        )
+        return [self._load(row).event for row in self.connection.execute(query).mappings()]
+
+    def read(self, after_sequence: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        """Events recorded after ``after_sequence``, in recording order (for catch-up readers)."""
+        query = (
+            select(tables.events)
+            .where(tables.events.c.sequence > after_sequence)
+            .order_by(tables.events.c.sequence)
+            .limit(limit)
+        )
+        return [self._load(row) for row in self.connection.execute(query).mappings()]
+
+    @staticmethod
+    def _load(row: dict) -> StoredEvent:
+        event = event_from_dict({"type": row["event_type"], "data": row["payload"]})
+        return StoredEvent(row["sequence"], row["recorded_at"], event)

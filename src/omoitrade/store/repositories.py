@@ -1,0 +1,261 @@
+"""Repositories: load and save domain entities, one table each, inside a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from omoitrade.core.errors import Conflict, NotFound
+from omoitrade.model import (
+    Bar,
+    ClientOrderId,
+    Instrument,
+    InstrumentId,
+    Order,
+    OrderId,
+    OrderStatus,
+    Organization,
+    Portfolio,
+    PortfolioId,
+    Position,
+    RiskLimit,
+    Signal,
+    Strategy,
+    TaskStatus,
+    Timeframe,
+    Trade,
+    TradingAgent,
+    TradingTask,
+    User,
+    VenueTradeId,
+)
+from omoitrade.store import tables
+from omoitrade.store.mapping import EntityMapper
+
+E = TypeVar("E")
+
+
+def _key(value: UUID) -> UUID:
+    return UUID(int=value.int)
+
+
+class Repository(Generic[E]):
+    """Create, read, update and delete one kind of entity by its ``id``."""
+
+    entity_cls: ClassVar[type]
+    table: ClassVar[Table]
+    mapper: ClassVar[EntityMapper[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.mapper = EntityMapper(cls.entity_cls, cls.table)
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @property
+    def kind(self) -> str:
+        return self.entity_cls.__name__
+
+    def add(self, entity: E) -> None:
+        """Insert a new entity; a duplicate key or unique field raises Conflict."""
+        self.add_all([entity])
+
+    def add_all(self, entities: Sequence[E]) -> None:
+        if not entities:
+            return
+        rows = [self.mapper.to_row(entity) for entity in entities]
+        try:
+            self.connection.execute(insert(self.table), rows)
+        except IntegrityError as error:
+            raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
+
+    def update(self, entity: E) -> None:
+        """Overwrite the stored entity with the same id; NotFound if there is none."""
+        row = self.mapper.to_row(entity)
+        key = row.pop("id")
+        try:
+            result = self.connection.execute(
+                update(self.table).where(self.table.c.id == key).values(row)
+            )
+        except IntegrityError as error:
+            raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
+        if result.rowcount == 0:
+            raise NotFound(self.kind, key)
+
+    def find(self, entity_id: UUID) -> E | None:
+        return self._one(self.table.c.id == _key(entity_id))
+
+    def get(self, entity_id: UUID) -> E:
+        found = self.find(entity_id)
+        if found is None:
+            raise NotFound(self.kind, entity_id)
+        return found
+
+    def delete(self, entity_id: UUID) -> None:
+        result = self.connection.execute(
+            delete(self.table).where(self.table.c.id == _key(entity_id))
+        )
+        if result.rowcount == 0:
+            raise NotFound(self.kind, entity_id)
+
+    def list(
+        self,
+        where: ColumnElement[bool] | None = None,
+        order_by: Sequence[Any] = (),
+        limit: int | None = None,
+    ) -> list[E]:
+        query = select(self.table)
+        if where is not None:
+            query = query.where(where)
+        query = query.order_by(*order_by, self.table.c.id).limit(limit)
+        return [self.mapper.from_row(row) for row in self.connection.execute(query).mappings()]
+
+    def count(self, where: ColumnElement[bool] | None = None) -> int:
+        query = select(func.count()).select_from(self.table)
+        if where is not None:
+            query = query.where(where)
+        return int(self.connection.execute(query).scalar_one())
+
+    def _one(self, where: ColumnElement[bool]) -> E | None:
+        row = self.connection.execute(select(self.table).where(where)).mappings().first()
+        return None if row is None else self.mapper.from_row(row)
+
+
+class OrganizationRepository(Repository[Organization]):
+    entity_cls = Organization
+    table = tables.organizations
+
+
+class UserRepository(Repository[User]):
+    entity_cls = User
+    table = tables.users
+
+    def by_email(self, email: str) -> User | None:
+        return self._one(self.table.c.email == email)
+
+
+class PortfolioRepository(Repository[Portfolio]):
+    entity_cls = Portfolio
+    table = tables.portfolios
+
+
+class InstrumentRepository(Repository[Instrument]):
+    entity_cls = Instrument
+    table = tables.instruments
+
+    def by_symbol(self, exchange: str, symbol: str) -> Instrument | None:
+        c = self.table.c
+        return self._one((c.exchange == exchange) & (c.symbol == symbol))
+
+
+class MarketDataRepository(Repository[Bar]):
+    entity_cls = Bar
+    table = tables.market_data
+
+    def bars(
+        self,
+        instrument_id: InstrumentId,
+        timeframe: Timeframe,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Bar]:
+        """Bars of one instrument and timeframe in time order, ``start <= t < end``."""
+        c = self.table.c
+        where = (c.instrument_id == _key(instrument_id)) & (c.timeframe == timeframe)
+        if start is not None:
+            where &= c.timestamp >= start
+        if end is not None:
+            where &= c.timestamp < end
+        return self.list(where, order_by=[c.timestamp])
+
+
+class StrategyRepository(Repository[Strategy]):
+    entity_cls = Strategy
+    table = tables.strategies
+
+
+class SignalRepository(Repository[Signal]):
+    entity_cls = Signal
+    table = tables.signals
+
+
+class OrderRepository(Repository[Order]):
+    entity_cls = Order
+    table = tables.orders
+
+    def by_client_order_id(
+        self, portfolio_id: PortfolioId, client_order_id: ClientOrderId
+    ) -> Order | None:
+        c = self.table.c
+        return self._one(
+            (c.portfolio_id == _key(portfolio_id)) & (c.client_order_id == str(client_order_id))
+        )
+
+    def open_orders(self, portfolio_id: PortfolioId | None = None) -> list[Order]:
+        """Orders not yet FILLED, CANCELLED or REJECTED, oldest first."""
+        c = self.table.c
+        where = c.status.in_([OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.PARTIAL])
+        if portfolio_id is not None:
+            where &= c.portfolio_id == _key(portfolio_id)
+        return self.list(where, order_by=[c.created_at])
+
+
+class TradeRepository(Repository[Trade]):
+    entity_cls = Trade
+    table = tables.trades
+
+    def for_order(self, order_id: OrderId) -> list[Trade]:
+        c = self.table.c
+        return self.list(c.order_id == _key(order_id), order_by=[c.executed_at])
+
+    def by_exchange_trade_id(
+        self, order_id: OrderId, exchange_trade_id: VenueTradeId
+    ) -> Trade | None:
+        c = self.table.c
+        return self._one(
+            (c.order_id == _key(order_id)) & (c.exchange_trade_id == str(exchange_trade_id))
+        )
+
+
+class PositionRepository(Repository[Position]):
+    entity_cls = Position
+    table = tables.positions
+
+    def for_instrument(
+        self, portfolio_id: PortfolioId, instrument_id: InstrumentId
+    ) -> Position | None:
+        c = self.table.c
+        return self._one(
+            (c.portfolio_id == _key(portfolio_id)) & (c.instrument_id == _key(instrument_id))
+        )
+
+
+class RiskLimitRepository(Repository[RiskLimit]):
+    entity_cls = RiskLimit
+    table = tables.risk_limits
+
+    def for_portfolio(self, portfolio_id: PortfolioId) -> list[RiskLimit]:
+        return self.list(self.table.c.portfolio_id == _key(portfolio_id))
+
+
+class TradingAgentRepository(Repository[TradingAgent]):
+    entity_cls = TradingAgent
+    table = tables.trading_agents
+
+
+class TradingTaskRepository(Repository[TradingTask]):
+    entity_cls = TradingTask
+    table = tables.trading_tasks
+
+    def pending_by_priority(self, limit: int = 100) -> list[TradingTask]:
+        """Pending tasks, highest priority first, then oldest first."""
+        c = self.table.c
+        return self.list(
+            c.status == TaskStatus.PENDING, order_by=[c.priority.desc(), c.created_at], limit=limit
+        )
