@@ -7,7 +7,7 @@ binary rounding (``0.1 + 0.2 != 0.3``) that would leak into P&L.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from omoitrade.core.errors import ValidationError
@@ -44,14 +44,43 @@ def require_non_negative(field: str, value: Decimal) -> None:
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:
-    """Whether ``value`` is a whole number of ``step`` (exactly)."""
-    return (value % step) == 0
+    """Whether ``value`` is a whole number of ``step`` (exactly).
+
+    Works on the integer coefficients, so it answers (rather than raising
+    ``InvalidOperation``) however many steps ``value`` holds.
+    """
+    if not (value.is_finite() and step.is_finite()) or step == 0:
+        return (value % step) == 0  # the decimal module's own answer (or error)
+    _, v_digits, v_exp = value.as_tuple()
+    _, s_digits, s_exp = step.as_tuple()
+    v_coef = int("".join(map(str, v_digits)))
+    s_coef = int("".join(map(str, s_digits)))
+    if v_coef == 0:
+        return True
+    if v_exp >= s_exp:  # value / step = v_coef * 10**(v_exp - s_exp) / s_coef
+        return v_coef * pow(10, v_exp - s_exp, s_coef) % s_coef == 0
+    shift = s_exp - v_exp  # value / step = v_coef / (s_coef * 10**shift)
+    return shift <= len(v_digits) and v_coef % (s_coef * 10**shift) == 0
 
 
 def round_to_step(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
-    """``value`` rounded to a multiple of ``step``, expressed with the step's exponent."""
-    units = (value / step).to_integral_value(rounding=rounding)
-    return (units * step).quantize(step)
+    """``value`` rounded to a multiple of ``step``, expressed with the step's exponent.
+
+    The quotient is split exactly into whole steps and a remainder, so a value
+    with as many digits as the context precision is rounded once, not twice
+    (``value / step`` would round first and could make a floor round up).
+    """
+    step_digits = len(step.as_tuple().digits)
+    with localcontext() as ctx:
+        ctx.prec = max(ctx.prec, len(value.as_tuple().digits), step_digits) + 4
+        whole, rest = divmod(value, step)  # whole toward zero; rest exact, with value's sign
+        ctx.prec += step_digits + 4  # room for whole + fraction and units * step, exactly
+        if rest:
+            # Stand-in fraction with the same side of one half as rest / step.
+            half = int(abs(rest).compare(abs(step) / 2))
+            whole += (Decimal("0.25"), Decimal("0.5"), Decimal("0.75"))[half + 1].copy_sign(value)
+        units = whole.to_integral_value(rounding=rounding)
+        return (units * step).quantize(step)
 
 
 def floor_to_step(value: Decimal, step: Decimal) -> Decimal:

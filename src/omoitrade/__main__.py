@@ -1,0 +1,5 @@
+"""``python -m omoitrade`` is the ``omoitrade`` command."""
+
+from omoitrade.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Factories and fakes shared by the tests (never imported by the system itself)."""
