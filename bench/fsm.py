@@ -13,11 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Figure, best_rate, parse_args, report  # noqa: E402
-
-from omoitrade.core.fsm import StateMachine  # noqa: E402
-from omoitrade.model.enums import OrderStatus  # noqa: E402
-from omoitrade.model.state_machines import ORDER_LIFECYCLE, OrderTrigger  # noqa: E402
+from harness import Figure, best_rate, parse_args, report
+from omoitrade.core.fsm import StateMachine
+from omoitrade.model.enums import OrderStatus
+from omoitrade.model.state_machines import ORDER_LIFECYCLE, OrderTrigger
 
 LIFE = (
     OrderTrigger.SUBMIT,

@@ -58,7 +58,11 @@ def test_health_reports_the_schema_revision(server: str) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["database"] == {"dialect": "sqlite", "revision": head_revision(), "head": head_revision()}
+    assert body["database"] == {
+        "dialect": "sqlite",
+        "revision": head_revision(),
+        "head": head_revision(),
+    }
 
 
 def test_unknown_route_is_a_problem_document(server: str) -> None:

@@ -70,6 +70,8 @@ def round_to_step(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN
     with as many digits as the context precision is rounded once, not twice
     (``value / step`` would round first and could make a floor round up).
     """
+    if not (value.is_finite() and step.is_finite()):
+        return (value / step).quantize(step)  # NaN stays NaN, infinities raise, as before
     step_digits = len(step.as_tuple().digits)
     with localcontext() as ctx:
         ctx.prec = max(ctx.prec, len(value.as_tuple().digits), step_digits) + 4

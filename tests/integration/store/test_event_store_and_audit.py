@@ -33,7 +33,9 @@ def submitted(order_id: OrderId) -> OrderSubmitted:
 
 
 def cancelled(order_id: OrderId) -> OrderCancelled:
-    return OrderCancelled(event_id=EventId.new(), occurred_at=f.T0, order_id=order_id, reason="user")
+    return OrderCancelled(
+        event_id=EventId.new(), occurred_at=f.T0, order_id=order_id, reason="user"
+    )
 
 
 def test_events_read_back_by_stream_and_in_recording_order(database: Database) -> None:
@@ -81,9 +83,9 @@ def test_audit_verification_names_the_tampered_entry(database: Database) -> None
     with database.engine.begin() as connection:
         _without_append_only_guard(connection, database.dialect)
         connection.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE sequence = 2"))
-    with pytest.raises(AuditChainBroken, match="audit entry 2: content does not match its hash"):
-        with database.transaction() as uow:
-            uow.audit.verify()
+    broken = "audit entry 2: content does not match its hash"
+    with pytest.raises(AuditChainBroken, match=broken), database.transaction() as uow:
+        uow.audit.verify()
 
 
 def _without_append_only_guard(connection, dialect: str) -> None:  # type: ignore[no-untyped-def]

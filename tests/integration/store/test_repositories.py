@@ -162,10 +162,12 @@ def test_timestamps_come_back_as_aware_utc(database: Database) -> None:
 def test_float_money_is_refused_by_the_column(database: Database) -> None:
     organization = f.make_organization()
     portfolio = f.make_portfolio(organization, cash=0.1)
-    with pytest.raises(Exception, match="needs a Decimal, got float"):
-        with database.transaction() as uow:
-            uow.organizations.add(organization)
-            uow.portfolios.add(portfolio)
+    with (
+        pytest.raises(Exception, match="needs a Decimal, got float"),
+        database.transaction() as uow,
+    ):
+        uow.organizations.add(organization)
+        uow.portfolios.add(portfolio)
 
 
 def test_failed_transaction_leaves_nothing_behind(database: Database) -> None:
@@ -190,9 +192,11 @@ def test_unknown_ids_raise_not_found(database: Database) -> None:
 
 def test_foreign_keys_are_enforced(database: Database) -> None:
     orphan = f.make_portfolio(f.make_organization())
-    with pytest.raises(Conflict, match="Portfolio could not be stored"):
-        with database.transaction() as uow:
-            uow.portfolios.add(orphan)
+    with (
+        pytest.raises(Conflict, match="Portfolio could not be stored"),
+        database.transaction() as uow,
+    ):
+        uow.portfolios.add(orphan)
 
 
 def test_client_order_id_is_unique_per_portfolio(database: Database) -> None:
@@ -200,7 +204,9 @@ def test_client_order_id_is_unique_per_portfolio(database: Database) -> None:
     with database.transaction() as uow:
         store_graph(uow, graph)
     first = graph["order"]
-    twin = f.make_order(first.portfolio_id, graph["instrument"], client_order_id=first.client_order_id)
+    twin = f.make_order(
+        first.portfolio_id, graph["instrument"], client_order_id=first.client_order_id
+    )
     with pytest.raises(Conflict), database.transaction() as uow:
         uow.orders.add(twin)
 
@@ -246,7 +252,8 @@ def test_lookup_queries(database: Database) -> None:
 def test_bars_come_back_in_time_order_within_the_range(database: Database) -> None:
     instrument = f.make_instrument()
     bars = [
-        f.make_bar(instrument, timestamp=f.T0 + timedelta(minutes=minute)) for minute in (3, 0, 2, 1)
+        f.make_bar(instrument, timestamp=f.T0 + timedelta(minutes=minute))
+        for minute in (3, 0, 2, 1)
     ]
     with database.transaction() as uow:
         uow.instruments.add(instrument)
