@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from omoitrade.config import Settings
 from omoitrade.core.errors import OmoiError
+from omoitrade.runtime.demo import seed_demo
 from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
 
@@ -67,6 +68,9 @@ def run(
     with console.status("migrating the database"):
         migrations.upgrade(url)
     database = Database(url)
+    seed = seed_demo(database)
+    if seed.created:
+        console.print("created the demo desk: a paper portfolio and three instruments on SIM")
     host = host or settings.api_host
     port = port or settings.api_port
     console.print(_overview(database, host, port, serve))

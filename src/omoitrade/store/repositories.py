@@ -20,6 +20,7 @@ from omoitrade.model import (
     OrderId,
     OrderStatus,
     Organization,
+    OrganizationId,
     Portfolio,
     PortfolioId,
     Position,
@@ -131,6 +132,9 @@ class OrganizationRepository(Repository[Organization]):
     entity_cls = Organization
     table = tables.organizations
 
+    def by_slug(self, slug: str) -> Organization | None:
+        return self._one(self.table.c.slug == slug)
+
 
 class UserRepository(Repository[User]):
     entity_cls = User
@@ -143,6 +147,10 @@ class UserRepository(Repository[User]):
 class PortfolioRepository(Repository[Portfolio]):
     entity_cls = Portfolio
     table = tables.portfolios
+
+    def for_organization(self, organization_id: OrganizationId) -> list[Portfolio]:
+        c = self.table.c
+        return self.list(c.organization_id == _key(organization_id), order_by=[c.created_at])
 
 
 class InstrumentRepository(Repository[Instrument]):
