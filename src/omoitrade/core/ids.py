@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
@@ -36,7 +37,7 @@ class IdGenerator:
     by one generator are strictly increasing (RFC 9562, method 2).
     """
 
-    __slots__ = ("_last_ms", "_last_rand", "_now_ns", "_random")
+    __slots__ = ("_last_ms", "_last_rand", "_lock", "_now_ns", "_random")
 
     def __init__(self, now_ns: Callable[[], int] = time.time_ns, seed: int | None = None) -> None:
         self._now_ns = now_ns
@@ -45,9 +46,14 @@ class IdGenerator:
         )
         self._last_ms = -1
         self._last_rand = 0
+        self._lock = threading.Lock()  # API worker threads share the default generator
 
     def next_int(self) -> int:
         """The next UUIDv7 as a 128-bit integer."""
+        with self._lock:
+            return self._next_locked()
+
+    def _next_locked(self) -> int:
         ms = self._now_ns() // 1_000_000
         if ms <= self._last_ms:
             ms = self._last_ms

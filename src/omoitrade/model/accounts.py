@@ -8,6 +8,7 @@ from datetime import datetime
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import UserRole
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import OrganizationId, UserId
 from omoitrade.model.timestamps import require_utc
 
@@ -26,6 +27,7 @@ class Organization:
     is_active: bool = True
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         if not self.name.strip():
             raise ValidationError("name", "must not be empty")
         if _SLUG.fullmatch(self.slug) is None:
@@ -49,6 +51,7 @@ class User:
     is_active: bool = True
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         if _EMAIL.fullmatch(self.email) is None:
             raise ValidationError("email", "must be an e-mail address", self.email)
         require_utc("created_at", self.created_at)

@@ -8,6 +8,7 @@ from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import AgentRole, AgentStatus, TaskCategory, TaskStatus
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import (
     AgentId,
     InstrumentId,
@@ -36,6 +37,7 @@ class TradingAgent:
     last_heartbeat_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         if not self.name.strip():
             raise ValidationError("name", "must not be empty")
         require_utc("registered_at", self.registered_at)
@@ -65,6 +67,7 @@ class TradingTask:
     completed_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             raise ValidationError("priority", "must be an integer", self.priority)
         for name in ("created_at", "started_at", "completed_at"):

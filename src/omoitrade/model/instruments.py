@@ -8,6 +8,7 @@ from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import InstrumentType
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import InstrumentId
 from omoitrade.model.money import (
     floor_to_step,
@@ -15,7 +16,6 @@ from omoitrade.model.money import (
     require_non_negative,
     require_positive,
     round_to_step,
-    to_decimal,
 )
 
 
@@ -40,11 +40,10 @@ class Instrument:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         for name in ("symbol", "exchange", "base_currency", "quote_currency"):
             if not getattr(self, name):
                 raise ValidationError(name, "must not be empty")
-        for name in ("tick_size", "lot_size", "min_quantity"):
-            object.__setattr__(self, name, to_decimal(name, getattr(self, name)))
         require_positive("tick_size", self.tick_size)
         require_positive("lot_size", self.lot_size)
         require_non_negative("min_quantity", self.min_quantity)

@@ -9,6 +9,7 @@ from itertools import pairwise
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import OrderSide, Timeframe
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import BarId, InstrumentId, VenueTradeId
 from omoitrade.model.money import require_non_negative, require_positive
 from omoitrade.model.timestamps import require_utc
@@ -31,6 +32,7 @@ class Bar:
     ask: Decimal | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         require_utc("timestamp", self.timestamp)
         for name in ("open", "high", "low", "close"):
             require_positive(name, getattr(self, name))
@@ -55,7 +57,10 @@ class Quote:
     ask_size: Decimal
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         require_utc("timestamp", self.timestamp)
+        require_positive("bid_price", self.bid_price)
+        require_positive("ask_price", self.ask_price)
         require_non_negative("bid_size", self.bid_size)
         require_non_negative("ask_size", self.ask_size)
 
@@ -80,7 +85,9 @@ class TradeTick:
     aggressor_side: OrderSide | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         require_utc("timestamp", self.timestamp)
+        require_positive("price", self.price)
         require_positive("size", self.size)
 
 
@@ -93,6 +100,8 @@ class BookLevel:
     order_count: int = 1
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
+        require_positive("price", self.price)
         require_positive("size", self.size)
 
 

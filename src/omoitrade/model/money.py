@@ -19,7 +19,9 @@ def to_decimal(field: str, value: Any) -> Decimal:
     """``value`` as a finite Decimal; floats and non-numbers are refused with the field named."""
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, bool | float):
+    elif isinstance(value, bool):
+        raise ValidationError(field, "must be a number, not a boolean", value)
+    elif isinstance(value, float):
         raise ValidationError(field, "must be a Decimal, int or numeric string, not float", value)
     elif isinstance(value, int | str):
         try:
@@ -94,5 +96,9 @@ def require_unit_interval(field: str, value: float) -> None:
     """A score between 0 and 1 inclusive (signal strength)."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValidationError(field, "must be a number between 0 and 1", value)
-    if not math.isfinite(value) or not 0 <= value <= 1:
+    try:
+        finite = math.isfinite(value)
+    except ValueError:  # a signaling NaN cannot even be asked
+        finite = False
+    if not finite or not 0 <= value <= 1:
         raise ValidationError(field, "must be between 0 and 1", value)

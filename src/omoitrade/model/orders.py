@@ -14,6 +14,7 @@ from decimal import Decimal, localcontext
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -23,7 +24,13 @@ from omoitrade.model.identifiers import (
     VenueOrderId,
 )
 from omoitrade.model.instruments import Instrument
-from omoitrade.model.money import ZERO, is_multiple, require_non_negative
+from omoitrade.model.money import (
+    ZERO,
+    is_multiple,
+    require_non_negative,
+    require_positive,
+    to_decimal,
+)
 from omoitrade.model.state_machines import ORDER_LIFECYCLE, OrderTrigger
 from omoitrade.model.timestamps import require_utc
 
@@ -64,6 +71,7 @@ class Order:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         for name in ("created_at", "submitted_at", "filled_at", "updated_at"):
             require_utc(name, getattr(self, name))
         if self.updated_at is None:
@@ -151,9 +159,16 @@ class Order:
         price: Decimal | None = None,
         stop_price: Decimal | None = None,
     ) -> None:
-        """Change quantity and/or prices of an open order; never below what is filled."""
+        """Change quantity and/or prices of an open order; never below what is filled.
+
+        Grid rules (tick, lot, minimum) need the instrument: the order manager
+        re-runs :func:`check_order` on the amended order before sending it.
+        """
         ORDER_LIFECYCLE.next_state(self.status, OrderTrigger.AMEND)
-        if quantity is not None and quantity <= self.filled_quantity:
+        for field, value in (("price", price), ("stop_price", stop_price)):
+            if value is not None:
+                require_positive(field, to_decimal(field, value))
+        if quantity is not None and to_decimal("quantity", quantity) <= self.filled_quantity:
             raise ValidationError(
                 "quantity", f"must exceed the filled quantity {self.filled_quantity}", quantity
             )

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import RiskProfile
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import OrganizationId, PortfolioId
 from omoitrade.model.money import require_non_negative, require_positive
 from omoitrade.model.timestamps import require_utc
@@ -31,6 +32,7 @@ class Portfolio:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         if not self.name.strip():
             raise ValidationError("name", "must not be empty")
         if len(self.base_currency) < 3:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import PositionSide
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import InstrumentId, PortfolioId, PositionId
 from omoitrade.model.money import ZERO, require_non_negative
 from omoitrade.model.timestamps import require_utc
@@ -34,6 +35,7 @@ class Position:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         require_utc("opened_at", self.opened_at)
         require_utc("updated_at", self.updated_at)
         require_non_negative("quantity", self.quantity)

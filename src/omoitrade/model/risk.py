@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from omoitrade.model.enums import BreachAction, LimitType
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import InstrumentId, PortfolioId, RiskLimitId
 from omoitrade.model.money import ZERO, require_positive
 from omoitrade.model.timestamps import require_utc
@@ -28,6 +29,7 @@ class RiskLimit:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         require_positive("limit_value", self.limit_value)
         require_utc("created_at", self.created_at)
         require_utc("updated_at", self.updated_at)

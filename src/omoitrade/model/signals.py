@@ -9,6 +9,7 @@ from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import SignalStatus, SignalType
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import InstrumentId, SignalId, StrategyId
 from omoitrade.model.money import require_positive, require_unit_interval
 from omoitrade.model.state_machines import SIGNAL_LIFECYCLE, SignalTrigger
@@ -34,6 +35,7 @@ class Signal:
     validation_result: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         require_unit_interval("strength", self.strength)
         if not self.source:
             raise ValidationError("source", "must name the strategy or agent that emitted it")

@@ -8,6 +8,7 @@ from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import StrategyStatus, StrategyType
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import PortfolioId, StrategyId
 from omoitrade.model.state_machines import STRATEGY_LIFECYCLE, StrategyTrigger
 from omoitrade.model.timestamps import require_utc
@@ -32,6 +33,7 @@ class Strategy:
     updated_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         if not self.name.strip():
             raise ValidationError("name", "must not be empty")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 
 from omoitrade.core.errors import ValidationError
 
+_ZERO = timedelta(0)
+
 
 def require_utc(field: str, value: datetime | None) -> None:
-    """Refuse naive datetimes and other zones: UTC everywhere, converted at the edges."""
+    """Refuse naive datetimes and other zones: UTC everywhere, converted at the edges.
+
+    Only fixed zero-offset zones count as UTC; a zone that merely happens to be at
+    offset zero on that date (London in winter) is refused like any other.
+    """
     if value is None:
         return
     if not isinstance(value, datetime):
         raise ValidationError(field, "must be a datetime", value)
-    if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+    if value.tzinfo is None or value.tzinfo.utcoffset(None) != _ZERO:
         raise ValidationError(field, "must be timezone-aware UTC", value)

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from omoitrade.model.enums import OrderSide
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import InstrumentId, OrderId, TradeId, VenueTradeId
 from omoitrade.model.money import ZERO, require_non_negative, require_positive
 from omoitrade.model.timestamps import require_utc
@@ -28,6 +29,7 @@ class Trade:
     slippage: Decimal | None = None
 
     def __post_init__(self) -> None:
+        normalize_fields(self)
         require_positive("execution_price", self.execution_price)
         require_positive("quantity", self.quantity)
         require_non_negative("commission", self.commission)
