@@ -64,6 +64,16 @@ def snapshot(order: Order) -> tuple[object, ...]:
     )
 
 
+def finish(order: Order, end: str) -> None:
+    """Bring a submitted order to a terminal state: FILLED, CANCELLED or REJECTED."""
+    if end == "fill":
+        order.apply_fill(D("0.5"), D("42000.00"), D("0"), T1)
+    elif end == "cancel":
+        order.cancel("user", T1)
+    else:
+        order.reject("venue", T1)
+
+
 # -- construction ---------------------------------------------------------------------
 
 
@@ -173,12 +183,7 @@ def test_acknowledge_of_a_pending_order_is_refused(order: Order) -> None:
 
 @pytest.mark.parametrize("end", ["fill", "cancel", "reject"])
 def test_acknowledge_of_a_finished_order_is_refused(submitted: Order, end: str) -> None:
-    if end == "fill":
-        submitted.apply_fill(D("0.5"), D("42000.00"), D("0"), T1)
-    elif end == "cancel":
-        submitted.cancel("user", T1)
-    else:
-        submitted.reject("venue", T1)
+    finish(submitted, end)
 
     with pytest.raises(ValidationError) as caught:
         submitted.acknowledge(VenueOrderId("V-9"), T2)
@@ -274,12 +279,7 @@ def test_fill_commission_must_not_be_negative(submitted: Order) -> None:
 
 @pytest.mark.parametrize("end", ["fill", "cancel", "reject"])
 def test_fill_after_the_order_finished_is_an_illegal_transition(submitted: Order, end: str) -> None:
-    if end == "fill":
-        submitted.apply_fill(D("0.5"), D("42000.00"), D("0"), T1)
-    elif end == "cancel":
-        submitted.cancel("user", T1)
-    else:
-        submitted.reject("venue", T1)
+    finish(submitted, end)
     before = snapshot(submitted)
 
     with pytest.raises(IllegalTransition) as caught:
@@ -478,12 +478,7 @@ def test_a_refused_amend_applies_none_of_its_changes(submitted: Order) -> None:
 
 @pytest.mark.parametrize("end", ["fill", "cancel", "reject"])
 def test_amend_of_a_finished_order_is_an_illegal_transition(submitted: Order, end: str) -> None:
-    if end == "fill":
-        submitted.apply_fill(D("0.5"), D("42000.00"), D("0"), T1)
-    elif end == "cancel":
-        submitted.cancel("user", T1)
-    else:
-        submitted.reject("venue", T1)
+    finish(submitted, end)
     before = snapshot(submitted)
 
     with pytest.raises(IllegalTransition) as caught:
