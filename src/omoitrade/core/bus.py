@@ -64,7 +64,7 @@ class HandlerFailure:
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile a topic pattern (``*`` = any run, ``?`` = one character) to a regex."""
-    parts = []
+    parts: list[str] = []
     for char in pattern:
         if char == "*":
             if not parts or parts[-1] != ".*":

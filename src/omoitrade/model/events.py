@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -61,7 +60,8 @@ class DomainEvent:
     @property
     def stream_id(self) -> UUID:
         """The id of the entity this event belongs to."""
-        return getattr(self, self.stream_field)
+        stream_id: UUID = getattr(self, self.stream_field)
+        return stream_id
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -245,9 +245,14 @@ def _register(base: type[DomainEvent]) -> None:
 _register(DomainEvent)
 
 
-@cache
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
 def _adapter(cls: type[DomainEvent]) -> TypeAdapter[Any]:
-    return TypeAdapter(cls)
+    adapter = _ADAPTERS.get(cls.__name__)
+    if adapter is None:
+        adapter = _ADAPTERS[cls.__name__] = TypeAdapter(cls)
+    return adapter
 
 
 def event_to_dict(event: DomainEvent) -> dict[str, Any]:
@@ -262,7 +267,8 @@ def event_from_dict(document: dict[str, Any]) -> DomainEvent:
     cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ValidationError("type", f"unknown event type {name!r}", name)
-    return _adapter(cls).validate_python(document.get("data"))
+    event: DomainEvent = _adapter(cls).validate_python(document.get("data"))
+    return event
 
 
 def event_to_json(event: DomainEvent) -> str:

@@ -14,16 +14,19 @@ import typing
 from dataclasses import fields
 from decimal import Decimal
 from enum import Enum
-from functools import cache
 from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.money import to_decimal
 
+_TYPED_FIELDS: dict[type, tuple[tuple[str, type, bool], ...]] = {}
 
-@cache
+
 def _typed_fields(cls: type) -> tuple[tuple[str, type, bool], ...]:
     """(name, Decimal or Enum class, may be None) for each field declared as one."""
+    cached = _TYPED_FIELDS.get(cls)
+    if cached is not None:
+        return cached
     hints = typing.get_type_hints(cls)
     found = []
     for field in fields(cls):
@@ -35,7 +38,8 @@ def _typed_fields(cls: type) -> tuple[tuple[str, type, bool], ...]:
             hint = inner[0] if len(inner) == 1 else None
         if hint is Decimal or (isinstance(hint, type) and issubclass(hint, Enum)):
             found.append((field.name, hint, optional))
-    return tuple(found)
+    _TYPED_FIELDS[cls] = result = tuple(found)
+    return result
 
 
 def normalize_fields(instance: Any) -> None:

@@ -55,6 +55,7 @@ def is_multiple(value: Decimal, step: Decimal) -> bool:
         return (value % step) == 0  # the decimal module's own answer (or error)
     _, v_digits, v_exp = value.as_tuple()
     _, s_digits, s_exp = step.as_tuple()
+    assert isinstance(v_exp, int) and isinstance(s_exp, int)  # finite values have int exponents
     v_coef = int("".join(map(str, v_digits)))
     s_coef = int("".join(map(str, s_digits)))
     if v_coef == 0:

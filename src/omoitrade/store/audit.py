@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -35,9 +35,10 @@ class AuditChainBroken(OmoiError):
         self.sequence = sequence
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    sequence: int
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditContent:
+    """What an audit entry says, and the hash of the entry before it."""
+
     entry_id: UUID
     recorded_at: datetime
     actor: str
@@ -46,32 +47,29 @@ class AuditEntry:
     entity_id: str
     details: dict[str, Any]
     prev_hash: str
+
+    def digest(self) -> str:
+        """SHA-256 over the canonical JSON of this content (the predecessor's hash included)."""
+        document = {
+            "entry_id": str(self.entry_id),
+            "recorded_at": self.recorded_at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "entity_type": self.entity_type,
+            "entity_id": self.entity_id,
+            "details": self.details,
+            "prev_hash": self.prev_hash,
+        }
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEntry(AuditContent):
+    """A stored entry: its place in the log and its own hash."""
+
+    sequence: int
     entry_hash: str
-
-
-def entry_hash(
-    entry_id: UUID,
-    recorded_at: datetime,
-    actor: str,
-    action: str,
-    entity_type: str,
-    entity_id: str,
-    details: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    """SHA-256 over the canonical JSON of an entry's content and its predecessor's hash."""
-    document = {
-        "entry_id": str(entry_id),
-        "recorded_at": recorded_at.isoformat(),
-        "actor": actor,
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "details": details,
-        "prev_hash": prev_hash,
-    }
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class AuditLog:
@@ -102,22 +100,22 @@ class AuditLog:
             .order_by(tables.audit_log.c.sequence.desc())
             .limit(1)
         ).scalar()
-        prev_hash = last or GENESIS_HASH
-        content = {
-            "entry_id": self.ids.next_uuid(),
-            "recorded_at": self.clock.utc_now(),
-            "actor": actor,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "details": dict(details or {}),
-            "prev_hash": prev_hash,
-        }
-        digest = entry_hash(**content)
-        result = self.connection.execute(
-            insert(tables.audit_log).values(**content, entry_hash=digest)
+        content = AuditContent(
+            entry_id=self.ids.next_uuid(),
+            recorded_at=self.clock.utc_now(),
+            actor=actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            details=dict(details or {}),
+            prev_hash=last or GENESIS_HASH,
         )
-        return AuditEntry(sequence=result.inserted_primary_key[0], entry_hash=digest, **content)
+        digest = content.digest()
+        row = {field.name: getattr(content, field.name) for field in fields(AuditContent)}
+        result = self.connection.execute(insert(tables.audit_log).values(**row, entry_hash=digest))
+        key = result.inserted_primary_key
+        assert key is not None  # an INSERT of one row always reports its key
+        return AuditEntry(**row, sequence=int(key[0]), entry_hash=digest)
 
     def entries(self, after_sequence: int = 0, limit: int | None = None) -> list[AuditEntry]:
         query = (
@@ -135,16 +133,7 @@ class AuditLog:
         for entry in self.entries():
             if entry.prev_hash != expected_prev:
                 raise AuditChainBroken(entry.sequence, "does not link to the entry before it")
-            recomputed = entry_hash(
-                entry.entry_id,
-                entry.recorded_at,
-                entry.actor,
-                entry.action,
-                entry.entity_type,
-                entry.entity_id,
-                entry.details,
-                entry.prev_hash,
-            )
+            recomputed = entry.digest()
             if recomputed != entry.entry_hash:
                 raise AuditChainBroken(entry.sequence, "content does not match its hash")
             expected_prev = entry.entry_hash

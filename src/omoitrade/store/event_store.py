@@ -6,9 +6,10 @@ migrations), so history cannot be rewritten through the application or SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, insert, select
@@ -75,6 +76,6 @@ class EventStore:
         return [self._load(row) for row in self.connection.execute(query).mappings()]
 
     @staticmethod
-    def _load(row: dict) -> StoredEvent:
+    def _load(row: Mapping[Any, Any]) -> StoredEvent:
         event = event_from_dict({"type": row["event_type"], "data": row["payload"]})
         return StoredEvent(row["sequence"], row["recorded_at"], event)

@@ -81,5 +81,5 @@ class EntityMapper(Generic[E]):
     def to_row(self, entity: E) -> dict[str, Any]:
         return {name: to_db(getattr(entity, name)) for name, to_db, _ in self._fields}
 
-    def from_row(self, row: Mapping[str, Any]) -> E:
+    def from_row(self, row: Mapping[Any, Any]) -> E:
         return self.entity_cls(**{name: from_db(row[name]) for name, _, from_db in self._fields})

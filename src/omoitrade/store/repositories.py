@@ -175,7 +175,9 @@ class MarketDataRepository(Repository[Bar]):
     ) -> list[Bar]:
         """Bars of one instrument and timeframe in time order, ``start <= t < end``."""
         c = self.table.c
-        where = (c.instrument_id == _key(instrument_id)) & (c.timeframe == timeframe)
+        where: ColumnElement[bool] = (c.instrument_id == _key(instrument_id)) & (
+            c.timeframe == timeframe
+        )
         if start is not None:
             where &= c.timestamp >= start
         if end is not None:
@@ -208,7 +210,9 @@ class OrderRepository(Repository[Order]):
     def open_orders(self, portfolio_id: PortfolioId | None = None) -> list[Order]:
         """Orders not yet FILLED, CANCELLED or REJECTED, oldest first."""
         c = self.table.c
-        where = c.status.in_([OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.PARTIAL])
+        where: ColumnElement[bool] = c.status.in_(
+            [OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.PARTIAL]
+        )
         if portfolio_id is not None:
             where &= c.portfolio_id == _key(portfolio_id)
         return self.list(where, order_by=[c.created_at])

@@ -7,6 +7,8 @@ schema; tests check that the migrations and these tables agree.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -39,23 +41,23 @@ metadata = MetaData(
 Sequence = BigInteger().with_variant(Integer(), "sqlite")  # an INTEGER PRIMARY KEY on SQLite
 
 
-def _id() -> Column:
+def _id() -> Column[Any]:
     return Column("id", Uuid(), primary_key=True)
 
 
-def _fk(name: str, target: str, *, nullable: bool = False, index: bool = True) -> Column:
+def _fk(name: str, target: str, *, nullable: bool = False, index: bool = True) -> Column[Any]:
     return Column(name, Uuid(), ForeignKey(f"{target}.id"), nullable=nullable, index=index)
 
 
-def _money(name: str, *, nullable: bool = False) -> Column:
+def _money(name: str, *, nullable: bool = False) -> Column[Any]:
     return Column(name, ExactDecimal(), nullable=nullable)
 
 
-def _at(name: str, *, nullable: bool = False) -> Column:
+def _at(name: str, *, nullable: bool = False) -> Column[Any]:
     return Column(name, UtcDateTime(), nullable=nullable)
 
 
-def _enum(name: str, enum_cls: type, *, nullable: bool = False) -> Column:
+def _enum(name: str, enum_cls: type, *, nullable: bool = False) -> Column[Any]:
     return Column(name, enum_column_type(enum_cls), nullable=nullable)
 
 

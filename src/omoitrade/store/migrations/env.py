@@ -8,9 +8,12 @@ from omoitrade.store.database import create_database_engine
 from omoitrade.store.tables import metadata
 
 config = context.config
-engine = config.attributes.get("engine") or create_database_engine(
-    config.get_main_option("sqlalchemy.url")
-)
+engine = config.attributes.get("engine")
+if engine is None:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("migrations need an engine or sqlalchemy.url in the Alembic config")
+    engine = create_database_engine(url)
 
 with engine.begin() as connection:
     context.configure(
