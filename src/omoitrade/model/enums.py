@@ -178,3 +178,23 @@ class TradePhase(StrEnum):
     EXECUTION = "EXECUTION"
     MANAGEMENT = "MANAGEMENT"
     SETTLEMENT = "SETTLEMENT"
+
+
+class ExecType(StrEnum):
+    """What an execution report says happened to an order at its venue."""
+
+    NEW = "NEW"  # accepted and working (resting, or waiting for its stop)
+    TRIGGERED = "TRIGGERED"  # a stop was reached; the order is now live
+    TRADE = "TRADE"  # a fill
+    REPLACED = "REPLACED"  # amended
+    CANCELED = "CANCELED"
+    EXPIRED = "EXPIRED"  # DAY at session end, or IOC/FOK remainder
+    REJECTED = "REJECTED"
+    STATUS = "STATUS"  # answer to a status query, nothing changed
+
+
+class Liquidity(StrEnum):
+    """Whether a fill added liquidity to the book (maker) or took it (taker)."""
+
+    MAKER = "MAKER"
+    TAKER = "TAKER"

@@ -96,3 +96,10 @@ class VenueTradeId(StrIdentifier):
     """The trade (execution) id a venue assigned; the key for applying a fill once."""
 
     __slots__ = ()
+
+
+class AccountId(StrIdentifier):
+    """An account at a venue; self-trade prevention and balances are per account."""
+
+    __slots__ = ()
+    max_length: ClassVar[int] = 64

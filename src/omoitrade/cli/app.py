@@ -1,4 +1,4 @@
-"""The ``omoitrade`` command."""
+"""The ``omoitrade`` command: the application, ``run`` and ``version``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import sys
 from importlib.metadata import version
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from omoitrade.cli.console import console, errors, safe_url
+from omoitrade.cli.db import db_app
 from omoitrade.config import Settings
 from omoitrade.core.errors import OmoiError
 from omoitrade.runtime.demo import seed_demo
@@ -19,41 +20,13 @@ from omoitrade.store import migrate as migrations
 app = typer.Typer(
     help="OmoiTrade: one engine for backtest, paper and live trading.", no_args_is_help=True
 )
-db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-errors = Console(stderr=True)
 
 
 @app.command("version")
 def show_version() -> None:
     """Print the installed version."""
     console.print(version("omoitrade"))
-
-
-@db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Option("head", help="target revision")) -> None:
-    """Migrate the database schema up to REVISION (the newest by default)."""
-    url = Settings().resolved_database_url()
-    migrations.upgrade(url, revision)
-    console.print(f"database at revision {migrations.current_revision(url)} ({_safe(url)})")
-
-
-@db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Argument(..., help="target revision, or 'base'")) -> None:
-    """Migrate the database schema down to REVISION."""
-    url = Settings().resolved_database_url()
-    migrations.downgrade(url, revision)
-    console.print(f"database at revision {migrations.current_revision(url)} ({_safe(url)})")
-
-
-@db_app.command("current")
-def db_current() -> None:
-    """Print the database's schema revision and the newest one the code knows."""
-    url = Settings().resolved_database_url()
-    console.print(
-        f"current: {migrations.current_revision(url)}  head: {migrations.head_revision()}"
-    )
 
 
 @app.command("run")
@@ -85,7 +58,7 @@ def _overview(database: Database, host: str, port: int, serve: bool) -> Table:
     table = Table(title=f"OmoiTrade {version('omoitrade')}", show_header=True)
     table.add_column("component")
     table.add_column("state")
-    table.add_row("database", f"{database.dialect} {_safe(database.url)}")
+    table.add_row("database", f"{database.dialect} {safe_url(database.url)}")
     table.add_row("schema", f"revision {migrations.current_revision(database.engine)}")
     with database.transaction() as uow:
         table.add_row("instruments", str(uow.instruments.count()))
@@ -94,13 +67,6 @@ def _overview(database: Database, host: str, port: int, serve: bool) -> Table:
     api = f"http://{host}:{port}/api/v1/health (docs at /api/docs)" if serve else "not started"
     table.add_row("API", api)
     return table
-
-
-def _safe(url: object) -> str:
-    """A database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(str(url)).render_as_string(hide_password=True)
 
 
 def main() -> None:

@@ -1,0 +1,189 @@
+"""What every venue speaks: order commands in, execution reports and market data out.
+
+:class:`VenueAdapter` is the protocol that the simulated exchange implements
+first and real exchange adapters implement later. Commands are non-blocking:
+their outcomes arrive as :class:`ExecutionReport` objects through the report
+handler, in the venue's order. Queries are ``async`` because a real venue
+answers over the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from omoitrade.model.enums import (
+    ExecType,
+    Liquidity,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from omoitrade.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    InstrumentId,
+    VenueOrderId,
+    VenueTradeId,
+)
+from omoitrade.model.instruments import Instrument
+from omoitrade.model.market_data import Bar, OrderBook, Quote, TradeTick
+from omoitrade.model.money import ZERO
+
+MarketData = Quote | TradeTick | OrderBook | Bar
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOrder:
+    """Ask a venue to work a new order."""
+
+    account_id: AccountId
+    client_order_id: ClientOrderId
+    instrument_id: InstrumentId
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    time_in_force: TimeInForce = TimeInForce.GTC
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    post_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOrder:
+    """Change the quantity and/or prices of a working order (None keeps the value)."""
+
+    account_id: AccountId
+    client_order_id: ClientOrderId
+    instrument_id: InstrumentId
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Stop working an order."""
+
+    account_id: AccountId
+    client_order_id: ClientOrderId
+    instrument_id: InstrumentId
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionReport:
+    """The venue's account of one thing that happened to one order.
+
+    ``order_status`` is the order's status at the venue after this report;
+    ``filled_quantity`` is cumulative and ``leaves_quantity`` is what is still
+    working (zero once the order is done). Fill fields (``last_*``,
+    ``trade_id``, ``liquidity``, ``commission``) are set on TRADE reports.
+    ``report_id`` increases by one with every report a venue emits.
+    """
+
+    report_id: int
+    exec_type: ExecType
+    timestamp: datetime
+    account_id: AccountId
+    instrument_id: InstrumentId
+    client_order_id: ClientOrderId
+    venue_order_id: VenueOrderId | None
+    side: OrderSide
+    order_type: OrderType
+    time_in_force: TimeInForce
+    order_status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal
+    leaves_quantity: Decimal
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    last_quantity: Decimal | None = None
+    last_price: Decimal | None = None
+    trade_id: VenueTradeId | None = None
+    liquidity: Liquidity | None = None
+    commission: Decimal = ZERO
+    commission_currency: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """One currency in an account: ``total`` = ``free`` + ``locked`` (held for working orders)."""
+
+    currency: str
+    total: Decimal
+    free: Decimal
+    locked: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class VenuePosition:
+    """A net holding at a venue: positive long, negative short."""
+
+    instrument_id: InstrumentId
+    quantity: Decimal
+    average_price: Decimal | None
+
+
+ReportHandler = Callable[[ExecutionReport], None]
+MarketDataHandler = Callable[[MarketData], None]
+
+
+@runtime_checkable
+class VenueAdapter(Protocol):
+    """A place to trade. Every venue adapter implements exactly this."""
+
+    @property
+    def venue(self) -> str:
+        """The venue's code, as in ``Instrument.exchange`` (e.g. ``SIM``)."""
+        ...
+
+    def instruments(self) -> list[Instrument]:
+        """Everything tradable at the venue."""
+        ...
+
+    def submit(self, command: SubmitOrder) -> None: ...
+
+    def cancel(self, command: CancelOrder) -> None: ...
+
+    def amend(self, command: AmendOrder) -> None: ...
+
+    def on_report(self, handler: ReportHandler) -> None:
+        """Deliver every execution report to ``handler``, in the venue's order."""
+        ...
+
+    def on_market_data(self, handler: MarketDataHandler) -> None:
+        """Deliver quotes, trade ticks, book snapshots and bars to ``handler``."""
+        ...
+
+    async def open_orders(self, account_id: AccountId) -> list[ExecutionReport]:
+        """The account's working orders, as STATUS reports."""
+        ...
+
+    async def fills_since(self, account_id: AccountId, since: datetime) -> list[ExecutionReport]:
+        """The account's TRADE reports at or after ``since``, oldest first."""
+        ...
+
+    async def balances(self, account_id: AccountId) -> list[Balance]: ...
+
+    async def positions(self, account_id: AccountId) -> list[VenuePosition]: ...
+
+
+__all__ = [
+    "AmendOrder",
+    "Balance",
+    "CancelOrder",
+    "ExecType",
+    "ExecutionReport",
+    "Liquidity",
+    "MarketData",
+    "MarketDataHandler",
+    "ReportHandler",
+    "SubmitOrder",
+    "VenueAdapter",
+    "VenuePosition",
+]
