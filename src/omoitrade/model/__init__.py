@@ -10,8 +10,10 @@ from omoitrade.model.enums import (
     AgentRole,
     AgentStatus,
     BreachAction,
+    ExecType,
     InstrumentType,
     LimitType,
+    Liquidity,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -29,6 +31,7 @@ from omoitrade.model.enums import (
     UserRole,
 )
 from omoitrade.model.identifiers import (
+    AccountId,
     AgentId,
     BarId,
     ClientOrderId,
@@ -58,6 +61,7 @@ from omoitrade.model.strategies import Strategy
 from omoitrade.model.trades import Trade
 
 __all__ = [
+    "AccountId",
     "AgentId",
     "AgentRole",
     "AgentStatus",
@@ -67,10 +71,12 @@ __all__ = [
     "BreachAction",
     "ClientOrderId",
     "EventId",
+    "ExecType",
     "Instrument",
     "InstrumentId",
     "InstrumentType",
     "LimitType",
+    "Liquidity",
     "Order",
     "OrderBook",
     "OrderId",

@@ -2,8 +2,10 @@
 
 :class:`VenueAdapter` is the protocol that the simulated exchange implements
 first and real exchange adapters implement later. Commands are non-blocking:
-their outcomes arrive as :class:`ExecutionReport` objects through the report
-handler, in the venue's order. Queries are ``async`` because a real venue
+their outcomes arrive through the report handler, in the venue's order, as
+:class:`ExecutionReport` objects (a new order rejected is an ExecutionReport
+with ``exec_type`` REJECTED) or, for a refused cancel or amend, as
+:class:`CommandRejected`. Queries are ``async`` because a real venue
 answers over the network.
 """
 
@@ -39,7 +41,13 @@ MarketData = Quote | TradeTick | OrderBook | Bar
 
 @dataclass(frozen=True, slots=True)
 class SubmitOrder:
-    """Ask a venue to work a new order."""
+    """Ask a venue to work a new order.
+
+    Orders of one account sharing an ``oco_group`` are one-cancels-other: when
+    one of them fills, the venue cancels the rest (a stop loss and a take
+    profit around a position, say). Adapters of venues without native OCO
+    emulate it.
+    """
 
     account_id: AccountId
     client_order_id: ClientOrderId
@@ -51,6 +59,7 @@ class SubmitOrder:
     price: Decimal | None = None
     stop_price: Decimal | None = None
     post_only: bool = False
+    oco_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,27 @@ class ExecutionReport:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandRejected:
+    """A cancel or amend the venue refused (FIX's order-cancel-reject).
+
+    ``order_status`` is the order's status at the venue when it is known, and
+    None when the venue has no such working order.
+    """
+
+    report_id: int
+    timestamp: datetime
+    account_id: AccountId
+    instrument_id: InstrumentId
+    client_order_id: ClientOrderId
+    command: str  # "CANCEL" or "AMEND"
+    reason: str
+    order_status: OrderStatus | None = None
+
+
+VenueReport = ExecutionReport | CommandRejected
+
+
+@dataclass(frozen=True, slots=True)
 class Balance:
     """One currency in an account: ``total`` = ``free`` + ``locked`` (held for working orders)."""
 
@@ -129,7 +159,7 @@ class VenuePosition:
     average_price: Decimal | None
 
 
-ReportHandler = Callable[[ExecutionReport], None]
+ReportHandler = Callable[[VenueReport], None]
 MarketDataHandler = Callable[[MarketData], None]
 
 
@@ -153,7 +183,7 @@ class VenueAdapter(Protocol):
     def amend(self, command: AmendOrder) -> None: ...
 
     def on_report(self, handler: ReportHandler) -> None:
-        """Deliver every execution report to ``handler``, in the venue's order."""
+        """Deliver every execution report and command rejection to ``handler``, in order."""
         ...
 
     def on_market_data(self, handler: MarketDataHandler) -> None:
@@ -177,6 +207,7 @@ __all__ = [
     "AmendOrder",
     "Balance",
     "CancelOrder",
+    "CommandRejected",
     "ExecType",
     "ExecutionReport",
     "Liquidity",
@@ -186,4 +217,5 @@ __all__ = [
     "SubmitOrder",
     "VenueAdapter",
     "VenuePosition",
+    "VenueReport",
 ]
