@@ -55,6 +55,7 @@ from omoitrade.model.venue import (
     SubmitOrder,
     VenueReport,
 )
+from omoitrade.venues.sim.reports import command_refused, order_rejected
 from omoitrade.venues.sim.slippage import NoSlippage, SlippageModel
 from omoitrade.venues.sim.validation import price_problem, quantity_problem, submit_problem
 
@@ -140,7 +141,7 @@ class BarExecutionSimulator:
         if problem is None and key in self._working:
             problem = f"client order id {command.client_order_id} is already working"
         if problem is not None:
-            return [self._reject(command, problem, at)]
+            return [order_rejected(self._next_report_id(), command, problem, at)]
         seq = next(self._order_seq)
         order = _Working(command, VenueOrderId(f"{self._prefix}-{seq}"), seq)
         if command.time_in_force is TimeInForce.DAY:
@@ -159,16 +160,16 @@ class BarExecutionSimulator:
     def cancel(self, command: CancelOrder, at: datetime) -> list[VenueReport]:
         order = self._working.pop((command.account_id, command.client_order_id), None)
         if order is None:
-            return [self._refuse(command, "CANCEL", "no such working order", None, at)]
+            return [self._refuse(command, "no such working order", None, at)]
         return [self._report(order, ExecType.CANCELED, at, done=True, reason="canceled")]
 
     def amend(self, command: AmendOrder, at: datetime) -> list[VenueReport]:
         order = self._working.get((command.account_id, command.client_order_id))
         if order is None:
-            return [self._refuse(command, "AMEND", "no such working order", None, at)]
+            return [self._refuse(command, "no such working order", None, at)]
         problem = self._amend_problem(order, command)
         if problem is not None:
-            return [self._refuse(command, "AMEND", problem, order.status, at)]
+            return [self._refuse(command, problem, order.status, at)]
         order.quantity = command.quantity if command.quantity is not None else order.quantity
         order.price = command.price if command.price is not None else order.price
         order.stop_price = (
@@ -302,6 +303,15 @@ class BarExecutionSimulator:
         return self.instrument.floor_quantity(bar.volume * cap)
 
     # --- helpers ----------------------------------------------------------------------------
+    def _refuse(
+        self,
+        command: AmendOrder | CancelOrder,
+        reason: str,
+        status: OrderStatus | None,
+        at: datetime,
+    ) -> CommandRejected:
+        return command_refused(self._next_report_id(), command, reason, status, at)
+
     def _amend_problem(self, order: _Working, command: AmendOrder) -> str | None:
         if command.quantity is not None:
             if problem := quantity_problem(command.quantity, self.instrument):
@@ -372,46 +382,6 @@ class BarExecutionSimulator:
             commission=commission,
             commission_currency=self.instrument.quote_currency if last else None,
             reason=reason,
-        )
-
-    def _reject(self, command: SubmitOrder, reason: str, at: datetime) -> ExecutionReport:
-        return ExecutionReport(
-            report_id=self._next_report_id(),
-            exec_type=ExecType.REJECTED,
-            timestamp=at,
-            account_id=command.account_id,
-            instrument_id=command.instrument_id,
-            client_order_id=command.client_order_id,
-            venue_order_id=None,
-            side=command.side,
-            order_type=command.order_type,
-            time_in_force=command.time_in_force,
-            order_status=OrderStatus.REJECTED,
-            quantity=command.quantity,
-            filled_quantity=ZERO,
-            leaves_quantity=ZERO,
-            price=command.price,
-            stop_price=command.stop_price,
-            reason=reason,
-        )
-
-    def _refuse(
-        self,
-        command: AmendOrder | CancelOrder,
-        kind: str,
-        reason: str,
-        status: OrderStatus | None,
-        at: datetime,
-    ) -> CommandRejected:
-        return CommandRejected(
-            report_id=self._next_report_id(),
-            timestamp=at,
-            account_id=command.account_id,
-            instrument_id=command.instrument_id,
-            client_order_id=command.client_order_id,
-            command=kind,
-            reason=reason,
-            order_status=status,
         )
 
 
