@@ -35,5 +35,5 @@ bench: install
 		echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; \
 	done
 
-clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+clean:  # keeps var/, where the embedded database holds your orders
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

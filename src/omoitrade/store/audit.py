@@ -1,8 +1,14 @@
 """The audit trail: who did what to which thing, in a hash chain.
 
 Each entry stores the SHA-256 of its own content and of the entry before it,
-so changing, removing or reordering any entry breaks every hash after it, and
-:meth:`AuditLog.verify` says where. The table is append-only in the database.
+so changing, removing or reordering an entry breaks every hash after it, and
+:meth:`AuditLog.verify` says where. ``details`` are kept as the exact canonical
+JSON text that was hashed, so the database cannot reformat what was signed.
+The table is append-only in the database (no UPDATE, DELETE or TRUNCATE).
+
+What the chain cannot show on its own: the newest entries being cut off, or
+the whole chain recomputed by someone with write access. Against both, anchor
+:meth:`AuditLog.head` outside the database (a report, another system).
 """
 
 from __future__ import annotations
@@ -17,12 +23,22 @@ from uuid import UUID
 from sqlalchemy import Connection, insert, select, text
 
 from omoitrade.core.clock import Clock
-from omoitrade.core.errors import OmoiError
+from omoitrade.core.errors import OmoiError, ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.store import tables
 
 GENESIS_HASH = "0" * 64
 _CHAIN_LOCK_KEY = 0x6F6D6F69  # serializes appends on PostgreSQL
+
+
+def canonical_json(document: Any) -> str:
+    """One text for one value: sorted keys, no spaces; only JSON values are accepted."""
+    try:
+        return json.dumps(
+            document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError) as error:
+        raise ValidationError("details", f"must contain only JSON values ({error})") from None
 
 
 class AuditChainBroken(OmoiError):
@@ -50,7 +66,10 @@ class AuditContent:
 
     def digest(self) -> str:
         """SHA-256 over the canonical JSON of this content (the predecessor's hash included)."""
-        document = {
+        return hashlib.sha256(canonical_json(self._document()).encode()).hexdigest()
+
+    def _document(self) -> dict[str, Any]:
+        return {
             "entry_id": str(self.entry_id),
             "recorded_at": self.recorded_at.isoformat(),
             "actor": self.actor,
@@ -60,8 +79,6 @@ class AuditContent:
             "details": self.details,
             "prev_hash": self.prev_hash,
         }
-        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,10 +129,20 @@ class AuditLog:
         )
         digest = content.digest()
         row = {field.name: getattr(content, field.name) for field in fields(AuditContent)}
-        result = self.connection.execute(insert(tables.audit_log).values(**row, entry_hash=digest))
+        stored = {**row, "details": canonical_json(content.details), "entry_hash": digest}
+        result = self.connection.execute(insert(tables.audit_log).values(**stored))
         key = result.inserted_primary_key
         assert key is not None  # an INSERT of one row always reports its key
         return AuditEntry(**row, sequence=int(key[0]), entry_hash=digest)
+
+    def head(self) -> tuple[int, str] | None:
+        """The newest entry's sequence and hash: the value to anchor outside the database."""
+        row = self.connection.execute(
+            select(tables.audit_log.c.sequence, tables.audit_log.c.entry_hash)
+            .order_by(tables.audit_log.c.sequence.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def entries(self, after_sequence: int = 0, limit: int | None = None) -> list[AuditEntry]:
         query = (
@@ -124,7 +151,10 @@ class AuditLog:
             .order_by(tables.audit_log.c.sequence)
             .limit(limit)
         )
-        return [AuditEntry(**row) for row in self.connection.execute(query).mappings()]
+        return [
+            AuditEntry(**{**row, "details": json.loads(row["details"])})
+            for row in self.connection.execute(query).mappings()
+        ]
 
     def verify(self) -> int:
         """Check every entry's hash and link; returns how many were checked."""

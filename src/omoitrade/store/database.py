@@ -1,7 +1,10 @@
 """Engines and transactions for SQLite (embedded default) and PostgreSQL.
 
 SQLite runs in WAL mode with foreign keys enforced and ``synchronous=FULL``,
-so a committed transaction survives a power cut. PostgreSQL is reached through
+so a committed transaction survives a power cut. A writing transaction starts
+with ``BEGIN IMMEDIATE``: it takes the write lock up front, so a
+read-modify-write waits for another writer (``busy_timeout``) instead of
+failing when it tries to upgrade a read lock. PostgreSQL is reached through
 psycopg 3; a plain ``postgresql://`` URL is taken to mean that driver.
 """
 
@@ -18,6 +21,8 @@ from sqlalchemy.engine import URL, make_url
 from omoitrade.core.clock import Clock, LiveClock
 from omoitrade.store.unit_of_work import UnitOfWork
 
+WRITE_OPTION = "omoi_write"  # execution option: False for a read-only transaction
+
 
 def normalize_url(url: str | URL) -> URL:
     """Pin the driver: ``postgresql`` means psycopg 3, ``sqlite`` means the stdlib driver."""
@@ -33,7 +38,8 @@ def create_database_engine(url: str | URL, **options: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30}, **options)
+        connect_args = {"timeout": 30, **options.pop("connect_args", {})}
+        engine = create_engine(parsed, connect_args=connect_args, **options)
         _configure_sqlite(engine)
         return engine
     return create_engine(parsed, pool_pre_ping=True, **options)
@@ -56,7 +62,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        writing = connection.get_execution_options().get(WRITE_OPTION, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 class Database:
@@ -72,10 +79,17 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[UnitOfWork]:
-        """A unit of work committed when the block ends, rolled back if it raises."""
-        with self.engine.begin() as connection:
-            yield UnitOfWork(connection, self.clock)
+    def transaction(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+        """A unit of work committed when the block ends, rolled back if it raises.
+
+        Read-modify-write code loads with ``get(id, for_update=True)`` so that
+        concurrent writers queue instead of overwriting each other. Pass
+        ``write=False`` for a read-only unit of work, which never waits for writers.
+        """
+        with self.engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: write})
+            with connection.begin():
+                yield UnitOfWork(connection, self.clock)
 
     def dispose(self) -> None:
         self.engine.dispose()

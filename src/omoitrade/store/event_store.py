@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from omoitrade.core.clock import Clock
 from omoitrade.model.events import DomainEvent, event_from_dict, event_to_dict
 from omoitrade.store import tables
+
+EVENTS_LOCK_KEY = 0x6F6D6F65
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,12 @@ class EventStore:
     def append_all(self, events: Sequence[DomainEvent]) -> None:
         if not events:
             return
+        if self.connection.dialect.name == "postgresql":
+            # Sequence numbers are taken at insert, not at commit: serializing appenders
+            # makes sequence order commit order, so catch-up readers never skip an event.
+            self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY}
+            )
         recorded_at = self.clock.utc_now()
         rows = [
             {

@@ -72,7 +72,8 @@ class Repository(Generic[E]):
             return
         rows = [self.mapper.to_row(entity) for entity in entities]
         try:
-            self.connection.execute(insert(self.table), rows)
+            with self.connection.begin_nested():  # a refusal leaves the transaction usable
+                self.connection.execute(insert(self.table), rows)
         except IntegrityError as error:
             raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
 
@@ -81,19 +82,21 @@ class Repository(Generic[E]):
         row = self.mapper.to_row(entity)
         key = row.pop("id")
         try:
-            result = self.connection.execute(
-                update(self.table).where(self.table.c.id == key).values(row)
-            )
+            with self.connection.begin_nested():
+                result = self.connection.execute(
+                    update(self.table).where(self.table.c.id == key).values(row)
+                )
         except IntegrityError as error:
             raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
         if result.rowcount == 0:
             raise NotFound(self.kind, key)
 
-    def find(self, entity_id: UUID) -> E | None:
-        return self._one(self.table.c.id == _key(entity_id))
+    def find(self, entity_id: UUID, *, for_update: bool = False) -> E | None:
+        """The entity, or None. ``for_update`` locks its row until the transaction ends."""
+        return self._one(self.table.c.id == _key(entity_id), for_update=for_update)
 
-    def get(self, entity_id: UUID) -> E:
-        found = self.find(entity_id)
+    def get(self, entity_id: UUID, *, for_update: bool = False) -> E:
+        found = self.find(entity_id, for_update=for_update)
         if found is None:
             raise NotFound(self.kind, entity_id)
         return found
@@ -123,8 +126,11 @@ class Repository(Generic[E]):
             query = query.where(where)
         return int(self.connection.execute(query).scalar_one())
 
-    def _one(self, where: ColumnElement[bool]) -> E | None:
-        row = self.connection.execute(select(self.table).where(where)).mappings().first()
+    def _one(self, where: ColumnElement[bool], *, for_update: bool = False) -> E | None:
+        query = select(self.table).where(where)
+        if for_update:
+            query = query.with_for_update()  # SQLite: BEGIN IMMEDIATE already serializes writers
+        row = self.connection.execute(query).mappings().first()
         return None if row is None else self.mapper.from_row(row)
 
 

@@ -308,9 +308,7 @@ audit_log = Table(
     Column("action", String(100), nullable=False),
     Column("entity_type", String(100), nullable=False),
     Column("entity_id", String(200), nullable=False),
-    Column("details", JsonDocument, nullable=False),
+    Column("details", Text, nullable=False),  # the exact canonical JSON that was hashed
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False, unique=True),
 )
-
-APPEND_ONLY_TABLES = ("events", "audit_log")
