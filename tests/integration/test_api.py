@@ -37,10 +37,12 @@ def server(tmp_path: Path) -> Iterator[str]:
             "conflict": Conflict("client order id c-1 was used for a different order"),
             "invalid": ValidationError("quantity", "must be greater than 0", "0"),
         }
+        if kind == "crash":
+            raise RuntimeError("secret internals")
         raise errors[kind]
 
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -96,3 +98,12 @@ def test_domain_errors_map_to_problem_details(
     assert body["detail"] == detail
     if kind == "invalid":
         assert (body["field"], body["rule"]) == ("quantity", "must be greater than 0")
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(server: str) -> None:
+    response = httpx.get(f"{server}/test/raise/crash")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "https://omoitrade.dev/problems/internal-error"
+    assert "secret" not in response.text

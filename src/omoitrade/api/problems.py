@@ -7,6 +7,7 @@ the offending field and rule.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +20,7 @@ from omoitrade.core.errors import Conflict, IllegalTransition, NotFound, OmoiErr
 
 PROBLEM_TYPE_BASE = "https://omoitrade.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+_log = logging.getLogger("omoitrade.api")
 
 _STATUS_BY_ERROR: tuple[tuple[type[OmoiError], int], ...] = (
     (NotFound, 404),
@@ -64,6 +66,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['field']}: {e['rule']}" for e in errors)
         return problem(422, "validation-error", detail, request, errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # The cause goes to the server log, never to the client.
+        _log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal-error", "the server failed to handle this request", request)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
