@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from omoitrade.cli.console import console, errors, safe_url
+from omoitrade.cli.data import data_app
 from omoitrade.cli.db import db_app
 from omoitrade.config import Settings
 from omoitrade.core.errors import OmoiError
@@ -21,6 +22,7 @@ app = typer.Typer(
     help="OmoiTrade: one engine for backtest, paper and live trading.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+app.add_typer(data_app, name="data")
 
 
 @app.command("version")
