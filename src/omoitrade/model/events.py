@@ -232,6 +232,19 @@ class RiskLimitBreached(DomainEvent):
     instrument_id: InstrumentId | None = None
 
 
+# --- market data ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketDataAnomaly(DomainEvent):
+    """A market-data update was held back from strategies; ``kind`` says why in one word."""
+
+    topic: ClassVar[str] = "events.data.anomaly"
+    stream_field: ClassVar[str] = "instrument_id"
+    instrument_id: InstrumentId
+    kind: str
+    reason: str
+    data_timestamp: datetime | None
+
+
 # --- JSON -----------------------------------------------------------------------------------
 def _register(base: type[DomainEvent]) -> None:
     """Index every event class of this module by name (slotted dataclasses are rebuilt

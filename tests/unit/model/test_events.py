@@ -65,6 +65,7 @@ EXPECTED_CONCRETE = {
     "PositionOpened",
     "PositionClosed",
     "RiskLimitBreached",
+    "MarketDataAnomaly",
 }
 
 
