@@ -16,6 +16,7 @@ from omoitrade.model.money import (
     require_non_negative,
     require_positive,
     round_to_step,
+    to_decimal,
 )
 
 
@@ -65,11 +66,41 @@ class Instrument:
         """``value`` rounded down to whole lots (an order never grows by rounding)."""
         return floor_to_step(value, self.lot_size)
 
+    def price_rule(self, value: Decimal) -> str | None:
+        """The rule a price of ``value`` breaks on this instrument, or None if it is valid."""
+        value = to_decimal("price", value)
+        if value <= 0:
+            return "must be greater than 0"
+        if not is_multiple(value, self.tick_size):
+            return f"must be a multiple of the tick size {self.tick_size}"
+        return None
+
+    def quantity_rules(self, value: Decimal) -> list[str]:
+        """Every rule a quantity of ``value`` breaks on this instrument (empty if valid).
+
+        A quantity that is not positive breaks only that rule; otherwise it may be
+        off the lot grid and below the minimum at once.
+        """
+        value = to_decimal("quantity", value)
+        if value <= 0:
+            return ["must be greater than 0"]
+        broken = []
+        if not is_multiple(value, self.lot_size):
+            broken.append(f"must be a multiple of the lot size {self.lot_size}")
+        if value < self.min_quantity:
+            broken.append(f"must be at least the minimum quantity {self.min_quantity}")
+        return broken
+
+    def quantity_rule(self, value: Decimal) -> str | None:
+        """The first rule a quantity of ``value`` breaks on this instrument, or None."""
+        broken = self.quantity_rules(value)
+        return broken[0] if broken else None
+
     def is_valid_price(self, value: Decimal) -> bool:
-        return value > 0 and is_multiple(value, self.tick_size)
+        return self.price_rule(value) is None
 
     def is_valid_quantity(self, value: Decimal) -> bool:
-        return value > 0 and value >= self.min_quantity and is_multiple(value, self.lot_size)
+        return self.quantity_rule(value) is None
 
     def __str__(self) -> str:
         return f"{self.symbol}@{self.exchange}"

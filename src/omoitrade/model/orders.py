@@ -1,9 +1,10 @@
 """Orders: what was asked of a venue, and how much of it has been done.
 
 An order moves only through :data:`ORDER_LIFECYCLE`. Fills apply through the
-order: ``filled_quantity`` only grows and never passes ``quantity``;
-``average_fill_price`` is the quantity-weighted mean of the fill prices;
-FILLED, CANCELLED and REJECTED are terminal.
+order (:meth:`Order.apply_trade`, which checks that the trade is of this order):
+``filled_quantity`` only grows and never passes ``quantity``;
+``average_fill_price`` is the quantity-weighted mean of the fill prices (to 60
+digits); FILLED, CANCELLED and REJECTED are terminal.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
+from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
-from omoitrade.model.fields import normalize_fields
+from omoitrade.model.fields import normalize_fields, require_timestamp
 from omoitrade.model.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -25,16 +27,17 @@ from omoitrade.model.identifiers import (
 )
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.money import (
+    EXACT,
     ZERO,
-    is_multiple,
     require_non_negative,
     require_positive,
     to_decimal,
 )
 from omoitrade.model.state_machines import ORDER_LIFECYCLE, OrderTrigger
 from omoitrade.model.timestamps import require_utc
+from omoitrade.model.trades import Trade
 
-_AVERAGE_PRECISION = 60  # digits used while averaging fills, far beyond any venue's grid
+_AVERAGE_PRECISION = 60  # digits of the average fill price, far beyond any venue's grid
 
 
 class OrderInvalid(ValidationError):
@@ -92,25 +95,30 @@ class Order:
         return not self.is_terminal
 
     # --- lifecycle ------------------------------------------------------------------------
-    def submit(self, at: datetime, exchange_order_id: VenueOrderId | None = None) -> None:
+    # Every mutator normalizes its arguments first (Decimals bounded and exact, timestamps
+    # UTC, venue ids typed) and assigns the normalized values; a refused call changes nothing.
+    def submit(self, at: datetime, exchange_order_id: VenueOrderId | str | None = None) -> None:
         """PENDING -> SUBMITTED: the order has been sent to its venue."""
+        venue_id = None if exchange_order_id is None else _venue_order_id(exchange_order_id)
         self._move(OrderTrigger.SUBMIT, at)
         self.submitted_at = at
-        if exchange_order_id is not None:
-            self.exchange_order_id = exchange_order_id
+        if venue_id is not None:
+            self.exchange_order_id = venue_id
 
-    def acknowledge(self, exchange_order_id: VenueOrderId, at: datetime) -> None:
+    def acknowledge(self, exchange_order_id: VenueOrderId | str, at: datetime) -> None:
         """Record the venue's id for a submitted order (no state change)."""
+        venue_id = _venue_order_id(exchange_order_id)
+        require_timestamp("at", at)
         if self.status not in (OrderStatus.SUBMITTED, OrderStatus.PARTIAL):
             raise ValidationError(
                 "status", f"must be SUBMITTED or PARTIAL to acknowledge, is {self.status}"
             )
-        if self.exchange_order_id is not None and self.exchange_order_id != exchange_order_id:
+        if self.exchange_order_id is not None and self.exchange_order_id != venue_id:
             raise ValidationError(
                 "exchange_order_id",
-                f"already {self.exchange_order_id}, cannot become {exchange_order_id}",
+                f"already {self.exchange_order_id}, cannot become {venue_id}",
             )
-        self.exchange_order_id = exchange_order_id
+        self.exchange_order_id = venue_id
         self.updated_at = at
 
     def apply_fill(
@@ -119,20 +127,21 @@ class Order:
         """Add one fill; moves to PARTIAL or FILLED and returns the new status.
 
         A fill that would take ``filled_quantity`` past ``quantity`` is refused
-        and changes nothing.
+        and changes nothing. Prefer :meth:`apply_trade`, which also checks that
+        the execution belongs to this order.
         """
-        trigger = (
-            OrderTrigger.FILL
-            if self.filled_quantity + quantity == self.quantity
-            else OrderTrigger.PARTIAL_FILL
-        )
+        quantity = to_decimal("fill.quantity", quantity)
+        price = to_decimal("fill.price", price)
+        commission = to_decimal("fill.commission", commission)
+        require_timestamp("at", at)
+        new_filled = EXACT.add(self.filled_quantity, quantity)  # never rounded
+        trigger = OrderTrigger.FILL if new_filled == self.quantity else OrderTrigger.PARTIAL_FILL
         next_status = ORDER_LIFECYCLE.next_state(self.status, trigger)
         if quantity <= 0:
             raise ValidationError("fill.quantity", "must be greater than 0", quantity)
         if price <= 0:
             raise ValidationError("fill.price", "must be greater than 0", price)
         require_non_negative("fill.commission", commission)
-        new_filled = self.filled_quantity + quantity
         if new_filled > self.quantity:
             raise ValidationError(
                 "fill.quantity",
@@ -143,14 +152,40 @@ class Order:
             ctx.prec = _AVERAGE_PRECISION
             previous = (self.average_fill_price or ZERO) * self.filled_quantity
             average = (previous + price * quantity) / new_filled
-        self.average_fill_price = +average  # rounds to the ambient (28-digit) precision
+        commission = EXACT.add(self.commission, commission)
+        # Kept at 60 digits (not rounded to the ambient 28), so that many fills do not
+        # accumulate rounding: the average stays within 1e-50 (relative) of the exact mean.
+        self.average_fill_price = average
         self.filled_quantity = new_filled
-        self.commission += commission
+        self.commission = commission
         self.status = next_status
         self.updated_at = at
         if next_status is OrderStatus.FILLED:
             self.filled_at = at
         return next_status
+
+    def apply_trade(self, trade: Trade) -> OrderStatus:
+        """Apply an execution of this order (see :meth:`apply_fill`); returns the new status.
+
+        The trade must be of this order, on its instrument and on its side.
+        """
+        if not isinstance(trade, Trade):
+            raise ValidationError("trade", "must be a Trade", trade)
+        if trade.order_id != self.id:
+            raise ValidationError(
+                "trade.order_id", f"must be {self.id}, the id of its order", trade.order_id
+            )
+        if trade.instrument_id != self.instrument_id:
+            raise ValidationError(
+                "trade.instrument_id",
+                f"must be {self.instrument_id} like its order",
+                trade.instrument_id,
+            )
+        if trade.side is not self.side:
+            raise ValidationError("trade.side", f"must be {self.side} like its order", trade.side)
+        return self.apply_fill(
+            trade.quantity, trade.execution_price, trade.commission, trade.executed_at
+        )
 
     def amend(
         self,
@@ -164,11 +199,18 @@ class Order:
         Grid rules (tick, lot, minimum) need the instrument: the order manager
         re-runs :func:`check_order` on the amended order before sending it.
         """
+        require_timestamp("at", at)
+        if quantity is not None:
+            quantity = to_decimal("quantity", quantity)
+        if price is not None:
+            price = to_decimal("price", price)
+        if stop_price is not None:
+            stop_price = to_decimal("stop_price", stop_price)
         ORDER_LIFECYCLE.next_state(self.status, OrderTrigger.AMEND)
         for field, value in (("price", price), ("stop_price", stop_price)):
             if value is not None:
-                require_positive(field, to_decimal(field, value))
-        if quantity is not None and to_decimal("quantity", quantity) <= self.filled_quantity:
+                require_positive(field, value)
+        if quantity is not None and quantity <= self.filled_quantity:
             raise ValidationError(
                 "quantity", f"must exceed the filled quantity {self.filled_quantity}", quantity
             )
@@ -187,16 +229,31 @@ class Order:
         self.updated_at = at
 
     def cancel(self, reason: str, at: datetime) -> None:
+        _require_reason(reason)
         self._move(OrderTrigger.CANCEL, at)
         self.cancel_reason = reason
 
     def reject(self, reason: str, at: datetime) -> None:
+        _require_reason(reason)
         self._move(OrderTrigger.REJECT, at)
         self.reject_reason = reason
 
     def _move(self, trigger: OrderTrigger, at: datetime) -> None:
+        require_timestamp("at", at)
         self.status = ORDER_LIFECYCLE.next_state(self.status, trigger)
         self.updated_at = at
+
+
+def _venue_order_id(value: Any) -> VenueOrderId:
+    try:
+        return VenueOrderId(value)
+    except ValidationError as error:
+        raise ValidationError("exchange_order_id", error.rule, value) from None
+
+
+def _require_reason(reason: object) -> None:
+    if not isinstance(reason, str):
+        raise ValidationError("reason", "must be a string", reason)
 
 
 def order_violations(order: Order, instrument: Instrument) -> list[OrderInvalid]:
@@ -210,21 +267,8 @@ def order_violations(order: Order, instrument: Instrument) -> list[OrderInvalid]
         broken("instrument_id", f"does not match the instrument {instrument}", order.instrument_id)
     elif not instrument.is_active:
         broken("instrument_id", f"instrument {instrument} is not active", order.instrument_id)
-    if order.quantity <= 0:
-        broken("quantity", "must be greater than 0", order.quantity)
-    else:
-        if not is_multiple(order.quantity, instrument.lot_size):
-            broken(
-                "quantity",
-                f"must be a multiple of the lot size {instrument.lot_size}",
-                order.quantity,
-            )
-        if order.quantity < instrument.min_quantity:
-            broken(
-                "quantity",
-                f"must be at least the minimum quantity {instrument.min_quantity}",
-                order.quantity,
-            )
+    for rule in instrument.quantity_rules(order.quantity):
+        broken("quantity", rule, order.quantity)
     needs_price = order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
     needs_stop = order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
     for field, needed, value in (
@@ -236,10 +280,9 @@ def order_violations(order: Order, instrument: Instrument) -> list[OrderInvalid]
         elif not needed and value is not None:
             broken(field, f"must be empty for a {order.order_type} order", value)
         elif value is not None:
-            if value <= 0:
-                broken(field, "must be greater than 0", value)
-            elif not is_multiple(value, instrument.tick_size):
-                broken(field, f"must be a multiple of the tick size {instrument.tick_size}", value)
+            price_rule = instrument.price_rule(value)
+            if price_rule is not None:
+                broken(field, price_rule, value)
     return found
 
 

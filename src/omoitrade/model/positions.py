@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import PositionSide
-from omoitrade.model.fields import normalize_fields
+from omoitrade.model.fields import normalize_fields, require_timestamp
 from omoitrade.model.identifiers import InstrumentId, PortfolioId, PositionId
-from omoitrade.model.money import ZERO, require_non_negative
+from omoitrade.model.money import ZERO, require_non_negative, to_decimal
 from omoitrade.model.timestamps import require_utc
 
 
@@ -52,6 +52,8 @@ class Position:
 
     def mark(self, price: Decimal, at: datetime) -> Decimal:
         """Revalue at ``price``; returns and stores the unrealized P&L."""
+        price = to_decimal("price", price)
+        require_timestamp("at", at)
         self.current_price = price
         if self.average_entry_price is None or self.quantity == 0:
             self.unrealized_pnl = ZERO

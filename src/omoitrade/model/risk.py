@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from omoitrade.model.enums import BreachAction, LimitType
-from omoitrade.model.fields import normalize_fields
+from omoitrade.model.fields import normalize_fields, require_timestamp
 from omoitrade.model.identifiers import InstrumentId, PortfolioId, RiskLimitId
-from omoitrade.model.money import ZERO, require_positive
+from omoitrade.model.money import ZERO, require_positive, to_decimal
 from omoitrade.model.timestamps import require_utc
 
 
@@ -43,6 +43,8 @@ class RiskLimit:
 
     def observe(self, value: Decimal, at: datetime) -> bool:
         """Record the measured value; returns True when this observation starts a breach."""
+        value = to_decimal("value", value)
+        require_timestamp("at", at)
         was_breached = self.is_breached
         self.current_value = value
         self.is_breached = value > self.limit_value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,11 +10,23 @@ from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import SignalStatus, SignalType
-from omoitrade.model.fields import normalize_fields
+from omoitrade.model.fields import normalize_fields, require_json
 from omoitrade.model.identifiers import InstrumentId, SignalId, StrategyId
-from omoitrade.model.money import require_positive, require_unit_interval
+from omoitrade.model.money import require_positive
 from omoitrade.model.state_machines import SIGNAL_LIFECYCLE, SignalTrigger
 from omoitrade.model.timestamps import require_utc
+
+
+def _require_strength(value: object) -> None:
+    """A signal's strength: a number from 0 to 1 inclusive (int, float or Decimal)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValidationError("strength", "must be a number between 0 and 1", value)
+    try:
+        finite = math.isfinite(value)
+    except ValueError:  # a signaling NaN cannot even be asked
+        finite = False
+    if not finite or not 0 <= value <= 1:
+        raise ValidationError("strength", "must be between 0 and 1", value)
 
 
 @dataclass(slots=True, eq=False)
@@ -36,7 +49,7 @@ class Signal:
 
     def __post_init__(self) -> None:
         normalize_fields(self)
-        require_unit_interval("strength", self.strength)
+        _require_strength(self.strength)
         if not self.source:
             raise ValidationError("source", "must name the strategy or agent that emitted it")
         for name in ("entry_price", "stop_loss", "take_profit"):
@@ -52,12 +65,14 @@ class Signal:
         return self.expiry_at is not None and now >= self.expiry_at
 
     def validate(self, result: dict[str, Any]) -> None:
-        """PENDING -> VALIDATED, keeping what the checks found."""
+        """PENDING -> VALIDATED, keeping what the checks found (a JSON object)."""
+        require_json("result", result)
         self.status = SIGNAL_LIFECYCLE.next_state(self.status, SignalTrigger.VALIDATE)
         self.validation_result = result
 
     def reject(self, result: dict[str, Any]) -> None:
-        """PENDING or VALIDATED -> REJECTED, keeping why."""
+        """PENDING or VALIDATED -> REJECTED, keeping why (a JSON object)."""
+        require_json("result", result)
         self.status = SIGNAL_LIFECYCLE.next_state(self.status, SignalTrigger.REJECT)
         self.validation_result = result
 

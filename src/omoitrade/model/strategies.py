@@ -8,7 +8,7 @@ from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import StrategyStatus, StrategyType
-from omoitrade.model.fields import normalize_fields
+from omoitrade.model.fields import normalize_fields, require_timestamp
 from omoitrade.model.identifiers import PortfolioId, StrategyId
 from omoitrade.model.state_machines import STRATEGY_LIFECYCLE, StrategyTrigger
 from omoitrade.model.timestamps import require_utc
@@ -45,6 +45,12 @@ class Strategy:
 
     def apply(self, trigger: StrategyTrigger, at: datetime) -> StrategyStatus:
         """Move through the lifecycle; returns the previous status."""
+        try:
+            trigger = StrategyTrigger(trigger)
+        except ValueError:
+            allowed = ", ".join(member.value for member in StrategyTrigger)
+            raise ValidationError("trigger", f"must be one of {allowed}", trigger) from None
+        require_timestamp("at", at)
         previous = self.status
         self.status = STRATEGY_LIFECYCLE.next_state(self.status, trigger)
         self.updated_at = at

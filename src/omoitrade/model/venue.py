@@ -159,8 +159,8 @@ class VenuePosition:
     average_price: Decimal | None
 
 
-ReportHandler = Callable[[VenueReport], None]
-MarketDataHandler = Callable[[MarketData], None]
+ReportHandler = Callable[[VenueReport], object]  # whatever a handler returns is ignored
+MarketDataHandler = Callable[[MarketData], object]
 
 
 @runtime_checkable

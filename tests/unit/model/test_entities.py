@@ -26,6 +26,8 @@ from omoitrade.model import (
     StrategyId,
     StrategyStatus,
     TaskStatus,
+    money,
+    signals,
 )
 from omoitrade.model.state_machines import StrategyTrigger
 from omoitrade.testing.factories import (
@@ -80,14 +82,17 @@ def test_factory_signal_is_pending(instrument: Instrument) -> None:
     assert s.validation_result is None
 
 
-@pytest.mark.parametrize("strength", [0, 0.0, 1, 1.0, 0.5, D("0.25")])
+@pytest.mark.parametrize("strength", [0, 0.0, 1, 1.0, 0.5, D("0.25"), D("0.75"), D("1.000")])
 def test_signal_strength_from_zero_to_one_is_accepted(
     instrument: Instrument, strength: object
 ) -> None:
     assert signal(instrument, strength=strength).strength == strength
 
 
-@pytest.mark.parametrize("strength", [-0.01, 1.01, float("nan"), float("inf"), 5])
+@pytest.mark.parametrize(
+    "strength",
+    [-0.01, 1.01, 1.0000001, float("nan"), float("inf"), 5, 2, D("-1E-30"), D("NaN"), D("sNaN")],
+)
 def test_signal_strength_outside_zero_to_one_is_refused(
     instrument: Instrument, strength: object
 ) -> None:
@@ -97,12 +102,34 @@ def test_signal_strength_outside_zero_to_one_is_refused(
     )
 
 
-@pytest.mark.parametrize("strength", [True, "0.5", None])
+@pytest.mark.parametrize("strength", [True, False, "0.5", None, [0.5]])
 def test_signal_strength_must_be_a_number(instrument: Instrument, strength: object) -> None:
     assert error_of(signal, instrument, strength=strength) == (
         "strength",
         "must be a number between 0 and 1",
     )
+
+
+def test_signal_strength_check_lives_with_signals_not_money() -> None:
+    assert not hasattr(money, "require_unit_interval")
+    assert signals._require_strength(0.5) is None
+
+
+@pytest.mark.parametrize("method", ["validate", "reject"])
+@pytest.mark.parametrize(
+    "result",
+    [{"score": D("0.5")}, {"at": T0}, {"ids": (1, 2)}, {"ratio": float("nan")}, ["not", "a dict"]],
+)
+def test_signal_validation_result_must_be_a_json_object_and_a_refusal_changes_nothing(
+    instrument: Instrument, method: str, result: object
+) -> None:
+    s = signal(instrument)
+
+    field, _ = error_of(getattr(s, method), result)
+
+    assert field == "result"
+    assert s.status is SignalStatus.PENDING
+    assert s.validation_result is None
 
 
 def test_signal_must_name_its_source(instrument: Instrument) -> None:
@@ -268,6 +295,32 @@ def test_strategy_stop_from_live() -> None:
     assert strategy.status is StrategyStatus.STOPPED
 
 
+def test_strategy_apply_accepts_a_trigger_given_as_text() -> None:
+    strategy = make_strategy(PortfolioId.new())
+
+    assert strategy.apply("START_BACKTEST", T1) is StrategyStatus.DRAFT  # type: ignore[arg-type]
+    assert strategy.status is StrategyStatus.BACKTESTING
+
+
+@pytest.mark.parametrize(
+    ("trigger", "at", "field"),
+    [
+        ("LAUNCH", T1, "trigger"),
+        (None, T1, "trigger"),
+        (StrategyTrigger.START_BACKTEST, NAIVE, "at"),
+        (StrategyTrigger.START_BACKTEST, None, "at"),
+    ],
+)
+def test_strategy_apply_refuses_bad_arguments_and_changes_nothing(
+    trigger: object, at: object, field: str
+) -> None:
+    strategy = make_strategy(PortfolioId.new())
+
+    assert error_of(strategy.apply, trigger, at)[0] == field
+    assert strategy.status is StrategyStatus.DRAFT
+    assert strategy.updated_at == T0
+
+
 def test_strategy_illegal_apply_changes_nothing() -> None:
     strategy = make_strategy(PortfolioId.new())
 
@@ -376,6 +429,34 @@ def test_mark_keeps_realized_pnl(instrument: Instrument) -> None:
     long.mark(D("1"), T1)
 
     assert long.realized_pnl == D("12.34")
+
+
+def test_mark_stores_a_normalized_decimal_price(instrument: Instrument) -> None:
+    long = position(instrument, side=PositionSide.LONG, quantity=D("0.5"))
+
+    assert long.mark("42100.00", T1) == D("50")  # type: ignore[arg-type]
+    assert type(long.current_price) is Decimal
+    assert long.current_price == D("42100.00")
+
+
+@pytest.mark.parametrize(
+    ("price", "at", "field"),
+    [
+        (42100.0, T1, "price"),
+        ("high", T1, "price"),
+        ("1E+999999999", T1, "price"),
+        (D("42100.00"), NAIVE, "at"),
+        (D("42100.00"), None, "at"),
+    ],
+)
+def test_mark_refuses_bad_arguments_and_changes_nothing(
+    instrument: Instrument, price: object, at: object, field: str
+) -> None:
+    long = position(instrument)
+    before = (long.current_price, long.unrealized_pnl, long.updated_at)
+
+    assert error_of(long.mark, price, at)[0] == field
+    assert (long.current_price, long.unrealized_pnl, long.updated_at) == before
 
 
 PRICES = st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2)
@@ -559,6 +640,33 @@ def test_risk_limit_utilization_is_the_used_fraction() -> None:
 
     limit.observe(D("5000"), T1)
     assert limit.utilization == D("2")
+
+
+def test_risk_limit_observe_stores_a_normalized_decimal() -> None:
+    limit = make_risk_limit(PortfolioId.new(), limit_value=D("2500.00"))
+
+    assert limit.observe("3000", T1) is True  # type: ignore[arg-type]
+    assert type(limit.current_value) is Decimal
+    assert limit.current_value == D("3000")
+
+
+@pytest.mark.parametrize(
+    ("value", "at", "field"),
+    [
+        (3000.0, T1, "value"),
+        ("lots", T1, "value"),
+        ("NaN", T1, "value"),
+        (D("3000"), NAIVE, "at"),
+        (D("3000"), None, "at"),
+    ],
+)
+def test_risk_limit_observe_refuses_bad_arguments_and_changes_nothing(
+    value: object, at: object, field: str
+) -> None:
+    limit = make_risk_limit(PortfolioId.new())
+
+    assert error_of(limit.observe, value, at)[0] == field
+    assert (limit.current_value, limit.is_breached, limit.updated_at) == (D("0"), False, T0)
 
 
 @settings(max_examples=100, deadline=None)

@@ -268,3 +268,86 @@ def test_floored_quantities_are_valid_and_never_larger(quantity: Decimal) -> Non
     assert btc.is_valid_quantity(floored)
     assert floored <= quantity
     assert quantity - floored < btc.lot_size
+
+
+# -- price_rule and quantity_rule ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("price", "rule"),
+    [
+        (D("42000.01"), None),
+        (D("42000.010000"), None),
+        (D("0"), "must be greater than 0"),
+        (D("-42000.00"), "must be greater than 0"),
+        (D("42000.001"), "must be a multiple of the tick size 0.01"),
+    ],
+)
+def test_price_rule_names_the_broken_rule(btc: Instrument, price: Decimal, rule: str) -> None:
+    assert btc.price_rule(price) == rule
+    assert btc.is_valid_price(price) is (rule is None)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "rule"),
+    [
+        (D("0.0001"), None),
+        (D("0.5"), None),
+        (D("0"), "must be greater than 0"),
+        (D("-0.5"), "must be greater than 0"),
+        (D("0.00015"), "must be a multiple of the lot size 0.0001"),
+    ],
+)
+def test_quantity_rule_names_the_broken_rule(btc: Instrument, quantity: Decimal, rule: str) -> None:
+    assert btc.quantity_rule(quantity) == rule
+    assert btc.is_valid_quantity(quantity) is (rule is None)
+
+
+def test_quantity_rule_names_the_minimum_quantity() -> None:
+    instrument = make_instrument(lot_size=D("0.01"), min_quantity=D("0.10"))
+
+    assert instrument.quantity_rule(D("0.09")) == "must be at least the minimum quantity 0.10"
+    assert instrument.quantity_rule(D("0.10")) is None
+
+
+def test_quantity_rules_lists_every_broken_rule_and_quantity_rule_the_first() -> None:
+    instrument = make_instrument(lot_size=D("0.01"), min_quantity=D("0.10"))
+
+    assert instrument.quantity_rules(D("0.005")) == [
+        "must be a multiple of the lot size 0.01",
+        "must be at least the minimum quantity 0.10",
+    ]
+    assert instrument.quantity_rule(D("0.005")) == "must be a multiple of the lot size 0.01"
+    assert instrument.quantity_rules(D("-1")) == ["must be greater than 0"]
+    assert instrument.quantity_rules(D("0.20")) == []
+
+
+@pytest.mark.parametrize("method", ["price_rule", "quantity_rule", "quantity_rules"])
+@pytest.mark.parametrize("value", [0.5, "NaN", "1E+999999999", None])
+def test_grid_rules_refuse_values_that_are_not_bounded_decimals(
+    btc: Instrument, method: str, value: object
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        getattr(btc, method)(value)
+
+    assert caught.value.field == ("price" if method == "price_rule" else "quantity")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(min_value=D("-10"), max_value=D("10"), places=6),
+    lot=st.sampled_from([D("0.0001"), D("0.25"), D("1"), D("0.03")]),
+    minimum_lots=st.integers(min_value=0, max_value=5),
+)
+def test_validity_wrappers_agree_with_the_rules(
+    value: Decimal, lot: Decimal, minimum_lots: int
+) -> None:
+    instrument = make_instrument(tick_size=lot, lot_size=lot, min_quantity=minimum_lots * lot)
+    steps = Fraction(value) / Fraction(lot)
+
+    assert instrument.is_valid_price(value) is (value > 0 and steps.denominator == 1)
+    assert instrument.is_valid_quantity(value) is (
+        value > 0 and steps.denominator == 1 and value >= minimum_lots * lot
+    )
+    assert (instrument.price_rule(value) is None) is instrument.is_valid_price(value)
+    assert (instrument.quantity_rule(value) is None) is instrument.is_valid_quantity(value)

@@ -323,3 +323,23 @@ def test_validation_does_not_change_the_order(instrument: Instrument) -> None:
     order_violations(order, instrument)
 
     assert (order.status, order.quantity, order.price, order.updated_at) == before
+
+
+# -- the instrument's grid rules are the order's rules ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "quantity", [D("0.5"), D("0"), D("-1"), D("0.00015"), D("0.05"), D("0.005"), D("0.10")]
+)
+@pytest.mark.parametrize("price", [D("42000.00"), D("0"), D("-1"), D("42000.001"), D("0.25")])
+def test_order_violations_report_exactly_the_instrument_rules(
+    quantity: Decimal, price: Decimal
+) -> None:
+    instrument = make_instrument(lot_size=D("0.01"), min_quantity=D("0.10"), tick_size=D("0.25"))
+    order = order_for(instrument, quantity=quantity, price=price)
+
+    expected = [("quantity", rule) for rule in instrument.quantity_rules(quantity)]
+    price_rule = instrument.price_rule(price)
+    expected += [] if price_rule is None else [("price", price_rule)]
+
+    assert broken_rules(order, instrument) == expected

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 
 import pytest
@@ -12,14 +13,17 @@ from hypothesis import strategies as st
 from omoitrade.core.errors import IllegalTransition, ValidationError
 from omoitrade.model import (
     Instrument,
+    InstrumentId,
     Order,
+    OrderId,
+    OrderSide,
     OrderStatus,
     OrderType,
     PortfolioId,
     VenueOrderId,
 )
 from omoitrade.model.state_machines import ORDER_LIFECYCLE, OrderTrigger
-from omoitrade.testing.factories import T0, make_instrument, make_order
+from omoitrade.testing.factories import T0, make_instrument, make_order, make_trade
 
 D = Decimal
 T1 = T0 + timedelta(seconds=1)
@@ -293,8 +297,11 @@ def test_average_fill_price_keeps_full_precision_for_awkward_ratios(submitted: O
     submitted.apply_fill(D("0.1"), D("42000.01"), D("0"), T1)
     submitted.apply_fill(D("0.2"), D("42000.02"), D("0"), T2)
 
-    # (4200.001 + 8400.004) / 0.3 = 42000.01666...
-    assert submitted.average_fill_price == D("42000.01666666666666666666667")
+    # (4200.001 + 8400.004) / 0.3 = 42000.01666... to 60 digits, not rounded to 28
+    assert submitted.average_fill_price == D(
+        "42000.0166666666666666666666666666666666666666666666666666667"
+    )
+    assert len(submitted.average_fill_price.as_tuple().digits) == 60
 
 
 # Lot and tick sizes with different exponents, including steps that are not powers of ten.
@@ -385,7 +392,7 @@ def test_fills_accumulate_exactly_and_never_overfill(
             with localcontext() as ctx:
                 ctx.prec = 100
                 exact = sum(q * p for q, p in fills) / sum(q for q, _ in fills)
-                assert abs(order.average_fill_price - exact) <= exact * D("1e-20")
+                assert abs(order.average_fill_price - exact) <= exact * D("1e-50")
             assert min(p for _, p in fills) <= order.average_fill_price
             assert order.average_fill_price <= max(p for _, p in fills)
 
@@ -583,3 +590,288 @@ def test_full_lifecycle_timestamps(order: Order) -> None:
 
     assert (order.created_at, order.submitted_at, order.filled_at) == (T0, T1, T3)
     assert order.updated_at == T3
+
+
+# -- arguments are normalized; a refused call changes nothing ----------------------------------
+
+NAIVE = datetime(2024, 1, 2, 9, 30, 1)
+PARIS = datetime(2024, 1, 2, 10, 30, 1, tzinfo=timezone(timedelta(hours=1)))
+
+MUTATORS: dict[str, Callable[[Order, datetime], object]] = {
+    "submit": lambda order, at: order.submit(at),
+    "acknowledge": lambda order, at: order.acknowledge(VenueOrderId("V-1"), at),
+    "apply_fill": lambda order, at: order.apply_fill(D("0.1"), D("42000.00"), D("0"), at),
+    "amend": lambda order, at: order.amend(at, quantity=D("0.7")),
+    "cancel": lambda order, at: order.cancel("user", at),
+    "reject": lambda order, at: order.reject("venue", at),
+}
+
+
+@pytest.mark.parametrize("at", [NAIVE, PARIS, "2024-01-02T09:30:01Z", None])
+@pytest.mark.parametrize("name", sorted(MUTATORS))
+def test_every_order_mutator_refuses_a_non_utc_timestamp_and_changes_nothing(
+    order: Order, name: str, at: object
+) -> None:
+    if name != "submit":
+        order.submit(T0)
+    before = snapshot(order)
+
+    with pytest.raises(ValidationError) as caught:
+        MUTATORS[name](order, at)  # type: ignore[arg-type]
+
+    assert caught.value.field == "at"
+    assert snapshot(order) == before
+
+
+@pytest.mark.parametrize("name", sorted(MUTATORS))
+def test_every_order_mutator_accepts_a_utc_timestamp(order: Order, name: str) -> None:
+    if name != "submit":
+        order.submit(T0)
+
+    MUTATORS[name](order, T1)
+
+    assert order.updated_at == T1
+
+
+def test_amend_stores_normalized_decimals_not_the_raw_arguments(submitted: Order) -> None:
+    submitted.amend(T1, quantity="0.7", price=42001)  # type: ignore[arg-type]
+
+    assert type(submitted.quantity) is Decimal
+    assert submitted.quantity == D("0.7")
+    assert type(submitted.price) is Decimal
+    assert submitted.price == D("42001")
+    assert submitted.leaves_quantity == D("0.7")
+
+
+def test_amend_stores_a_normalized_stop_price(instrument: Instrument) -> None:
+    order = make_order(
+        PortfolioId.new(), instrument, order_type=OrderType.STOP, price=None, stop_price="40000"
+    )
+
+    order.amend(T1, stop_price="39000.50")  # type: ignore[arg-type]
+
+    assert order.stop_price == D("39000.50")
+    assert type(order.stop_price) is Decimal
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("quantity", 0.7, "must be a Decimal, int or numeric string, not float"),
+        ("quantity", "lots", "must be a number"),
+        ("quantity", "1E+999999999", "must be between 1e-40 and 1e40 in magnitude"),
+        ("price", float("nan"), "must be a Decimal, int or numeric string, not float"),
+        ("price", "NaN", "must be finite"),
+        ("stop_price", True, "must be a number, not a boolean"),
+    ],
+)
+def test_amend_refuses_values_that_are_not_bounded_decimals_and_changes_nothing(
+    submitted: Order, field: str, value: object, rule: str
+) -> None:
+    before = snapshot(submitted)
+
+    with pytest.raises(ValidationError) as caught:
+        submitted.amend(T1, **{field: value})  # type: ignore[arg-type]
+
+    assert (caught.value.field, caught.value.rule) == (field, rule)
+    assert snapshot(submitted) == before
+
+
+def test_apply_fill_converts_numeric_text_and_ints_to_decimals(submitted: Order) -> None:
+    status = submitted.apply_fill("0.5", 42000, "0.42", T1)  # type: ignore[arg-type]
+
+    assert status is OrderStatus.FILLED
+    assert type(submitted.filled_quantity) is Decimal
+    assert submitted.filled_quantity == D("0.5")
+    assert type(submitted.average_fill_price) is Decimal
+    assert submitted.average_fill_price == D("42000")
+    assert type(submitted.commission) is Decimal
+    assert submitted.commission == D("0.42")
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "rule"),
+    [
+        ("quantity", 0.1, "must be a Decimal, int or numeric string, not float"),
+        ("quantity", "a lot", "must be a number"),
+        ("price", 42000.0, "must be a Decimal, int or numeric string, not float"),
+        ("price", "Infinity", "must be finite"),
+        ("price", "1E+999999999", "must be between 1e-40 and 1e40 in magnitude"),
+        ("commission", "free", "must be a number"),
+        ("commission", None, "must be a number"),
+    ],
+)
+def test_apply_fill_refuses_floats_and_junk_with_a_validation_error(
+    submitted: Order, argument: str, value: object, rule: str
+) -> None:
+    fill = {"quantity": D("0.1"), "price": D("42000.00"), "commission": D("0")}
+    fill[argument] = value  # type: ignore[assignment]
+    before = snapshot(submitted)
+
+    with pytest.raises(ValidationError) as caught:
+        submitted.apply_fill(at=T1, **fill)
+
+    assert (caught.value.field, caught.value.rule) == (f"fill.{argument}", rule)
+    assert snapshot(submitted) == before
+
+
+def test_filled_quantity_and_commission_are_summed_exactly_beyond_28_digits(
+    instrument: Instrument,
+) -> None:
+    quantity = D("100000000000000000000.000000000001")  # 33 digits
+    order = make_order(PortfolioId.new(), instrument, quantity=quantity)
+    order.submit(T0)
+
+    first = order.apply_fill(D("100000000000000000000"), D("1"), D("1E+20"), T1)
+    second = order.apply_fill(D("0.000000000001"), D("1"), D("1E-12"), T2)
+
+    assert (first, second) == (OrderStatus.PARTIAL, OrderStatus.FILLED)
+    assert order.filled_quantity == quantity
+    assert order.commission == D("100000000000000000000.000000000001")
+
+
+def test_average_fill_price_does_not_accumulate_rounding_over_many_fills(
+    instrument: Instrument,
+) -> None:
+    prices = [D("42000.01"), D("42000.02"), D("41999.97")] * 20
+    order = make_order(PortfolioId.new(), instrument, quantity=D("0.1") * len(prices))
+    order.submit(T0)
+
+    for n, price in enumerate(prices, start=1):
+        order.apply_fill(D("0.1"), price, D("0"), T0 + timedelta(seconds=n))
+
+    with localcontext() as ctx:
+        ctx.prec = 100
+        exact = sum(prices, D(0)) / len(prices)
+        assert exact == D("42000")
+        assert abs(order.average_fill_price - exact) <= exact * D("1e-50")  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("venue_id", ["V-7", VenueOrderId("V-7")])
+def test_submit_and_acknowledge_store_a_typed_venue_order_id(order: Order, venue_id: str) -> None:
+    order.submit(T1, venue_id)  # type: ignore[arg-type]
+    assert type(order.exchange_order_id) is VenueOrderId
+
+    order.acknowledge(venue_id, T2)  # type: ignore[arg-type]
+    assert type(order.exchange_order_id) is VenueOrderId
+    assert order.exchange_order_id == "V-7"
+
+
+@pytest.mark.parametrize("venue_id", ["", "has space", 42, "x" * 129])
+def test_a_junk_venue_order_id_is_refused_naming_the_field(order: Order, venue_id: object) -> None:
+    before = snapshot(order)
+    with pytest.raises(ValidationError) as caught:
+        order.submit(T1, venue_id)  # type: ignore[arg-type]
+    assert caught.value.field == "exchange_order_id"
+    assert snapshot(order) == before
+
+    order.submit(T1)
+    before = snapshot(order)
+    with pytest.raises(ValidationError) as caught:
+        order.acknowledge(venue_id, T2)  # type: ignore[arg-type]
+    assert caught.value.field == "exchange_order_id"
+    assert snapshot(order) == before
+
+
+@pytest.mark.parametrize("name", ["cancel", "reject"])
+def test_cancel_and_reject_reasons_must_be_text(submitted: Order, name: str) -> None:
+    before = snapshot(submitted)
+
+    with pytest.raises(ValidationError) as caught:
+        getattr(submitted, name)(None, T1)
+
+    assert (caught.value.field, caught.value.rule) == ("reason", "must be a string")
+    assert snapshot(submitted) == before
+
+
+# -- apply_trade ---------------------------------------------------------------------------
+
+
+def test_apply_trade_applies_the_execution_through_the_order(submitted: Order) -> None:
+    trade = make_trade(submitted, quantity=D("0.2"), execution_price=D("41999.50"), executed_at=T1)
+
+    status = submitted.apply_trade(trade)
+
+    assert status is OrderStatus.PARTIAL
+    assert submitted.filled_quantity == D("0.2")
+    assert submitted.average_fill_price == D("41999.50")
+    assert submitted.commission == trade.commission == D("0.42")
+    assert submitted.updated_at == T1
+
+
+def test_apply_trade_of_the_rest_fills_the_order(submitted: Order) -> None:
+    submitted.apply_trade(make_trade(submitted, quantity=D("0.2"), executed_at=T1))
+
+    status = submitted.apply_trade(make_trade(submitted, quantity=D("0.3"), executed_at=T2))
+
+    assert status is OrderStatus.FILLED
+    assert submitted.filled_at == T2
+    assert submitted.commission == D("0.84")
+
+
+@pytest.mark.parametrize(
+    ("field", "change", "rule"),
+    [
+        (
+            "order_id",
+            lambda order: {"order_id": OrderId.new()},
+            lambda order: f"must be {order.id}, the id of its order",
+        ),
+        (
+            "instrument_id",
+            lambda order: {"instrument_id": InstrumentId.of("SIM", "ETH/USD")},
+            lambda order: f"must be {order.instrument_id} like its order",
+        ),
+        (
+            "side",
+            lambda order: {"side": OrderSide.SELL},
+            lambda order: "must be BUY like its order",
+        ),
+    ],
+)
+def test_apply_trade_refuses_an_execution_of_another_order_and_changes_nothing(
+    submitted: Order,
+    field: str,
+    change: Callable[[Order], dict[str, object]],
+    rule: Callable[[Order], str],
+) -> None:
+    trade = make_trade(submitted, quantity=D("0.1"), executed_at=T1, **change(submitted))
+    before = snapshot(submitted)
+
+    with pytest.raises(ValidationError) as caught:
+        submitted.apply_trade(trade)
+
+    assert caught.value.field == f"trade.{field}"
+    assert caught.value.rule == rule(submitted)
+    assert snapshot(submitted) == before
+
+
+def test_apply_trade_side_message_names_the_order_side(submitted: Order) -> None:
+    with pytest.raises(ValidationError) as caught:
+        submitted.apply_trade(make_trade(submitted, side=OrderSide.SELL))
+
+    assert str(caught.value) == "trade.side: must be BUY like its order"
+
+
+def test_apply_trade_refuses_what_is_not_a_trade(submitted: Order) -> None:
+    with pytest.raises(ValidationError) as caught:
+        submitted.apply_trade({"quantity": D("0.1")})  # type: ignore[arg-type]
+
+    assert (caught.value.field, caught.value.rule) == ("trade", "must be a Trade")
+
+
+def test_apply_trade_beyond_the_order_quantity_is_refused(submitted: Order) -> None:
+    before = snapshot(submitted)
+
+    with pytest.raises(ValidationError) as caught:
+        submitted.apply_trade(make_trade(submitted, quantity=D("0.6")))
+
+    assert caught.value.field == "fill.quantity"
+    assert snapshot(submitted) == before
+
+
+def test_apply_trade_to_a_pending_order_is_an_illegal_transition(order: Order) -> None:
+    with pytest.raises(IllegalTransition):
+        order.apply_trade(make_trade(order, quantity=D("0.1")))
+
+    assert order.status is OrderStatus.PENDING

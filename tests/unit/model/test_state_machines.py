@@ -284,18 +284,22 @@ def test_illegal_trade_phase_transition_lists_the_allowed_triggers() -> None:
 # -- properties ----------------------------------------------------------------------
 
 
-def check_random_walk(table: TransitionTable, triggers: list[StrEnum]) -> None:
-    """Drive a machine with ``triggers``: legal ones move along the table, illegal ones
-    raise and change nothing."""
-    entries = dict(table.transitions())
+def check_random_walk(
+    table: TransitionTable, expected: dict[tuple[StrEnum, StrEnum], StrEnum], triggers: list
+) -> None:
+    """Drive a machine on ``table`` with ``triggers`` and judge every step by ``expected``
+    (the design diagram written out in this file, not the table under test): legal
+    triggers move to the expected state, illegal ones raise and change nothing."""
+    terminal = {state for state in table.states if all(state != s for s, _ in expected)}
     machine = StateMachine(table)
     assert machine.state is table.initial
     for trigger in triggers:
         before = machine.state
-        if (before, trigger) in entries:
+        allowed = {t for s, t in expected if s == before}
+        if (before, trigger) in expected:
             assert machine.can(trigger)
             after = machine.trigger(trigger)
-            assert entries[(before, trigger)] is after
+            assert after is expected[(before, trigger)]
         else:
             assert not machine.can(trigger)
             with pytest.raises(IllegalTransition) as caught:
@@ -303,10 +307,10 @@ def check_random_walk(table: TransitionTable, triggers: list[StrEnum]) -> None:
             assert machine.state is before
             assert caught.value.state is before
             assert caught.value.trigger is trigger
-            assert caught.value.allowed == table.allowed_triggers(before)
+            assert set(caught.value.allowed) == allowed
             assert trigger not in caught.value.allowed
-        assert machine.state in table.states
-        assert machine.is_terminal == (table.allowed_triggers(machine.state) == ())
+        assert set(machine.allowed_triggers()) == {t for s, t in expected if s == machine.state}
+        assert machine.is_terminal == (machine.state in terminal)
 
 
 WALK = settings(max_examples=150, deadline=None)
@@ -315,25 +319,28 @@ WALK = settings(max_examples=150, deadline=None)
 @WALK
 @given(st.lists(st.sampled_from(OrderTrigger), max_size=25))
 def test_order_lifecycle_random_walk(triggers: list[OrderTrigger]) -> None:
-    check_random_walk(ORDER_LIFECYCLE, triggers)
+    check_random_walk(ORDER_LIFECYCLE, EXPECTED_ORDER, triggers)
 
 
 @WALK
 @given(st.lists(st.sampled_from(SignalTrigger), max_size=25))
 def test_signal_lifecycle_random_walk(triggers: list[SignalTrigger]) -> None:
-    check_random_walk(SIGNAL_LIFECYCLE, triggers)
+    check_random_walk(SIGNAL_LIFECYCLE, EXPECTED_SIGNAL, triggers)
 
 
 @WALK
 @given(st.lists(st.sampled_from(StrategyTrigger), max_size=25))
 def test_strategy_lifecycle_random_walk(triggers: list[StrategyTrigger]) -> None:
-    check_random_walk(STRATEGY_LIFECYCLE, triggers)
+    check_random_walk(STRATEGY_LIFECYCLE, EXPECTED_STRATEGY, triggers)
 
 
 @WALK
 @given(st.lists(st.sampled_from(PhaseTrigger), max_size=25))
 def test_trade_phases_random_walk(triggers: list[PhaseTrigger]) -> None:
-    check_random_walk(TRADE_PHASES, triggers)
+    check_random_walk(TRADE_PHASES, EXPECTED_PHASES, triggers)
+
+
+ORDER_TERMINAL = {OS.FILLED, OS.CANCELLED, OS.REJECTED}
 
 
 @WALK
@@ -344,7 +351,82 @@ def test_order_never_leaves_a_terminal_status(triggers: list[OrderTrigger]) -> N
     for trigger in triggers:
         if machine.can(trigger):
             machine.trigger(trigger)
-        if machine.is_terminal and terminal_at is None:
+        if machine.state in ORDER_TERMINAL and terminal_at is None:
             terminal_at = machine.state
     if terminal_at is not None:
         assert machine.state is terminal_at
+
+
+# -- the random walk judges the table, not itself ----------------------------------------
+
+
+def altered(table: TransitionTable, changes: dict) -> TransitionTable:
+    """A copy of ``table`` with some transitions replaced (value) or removed (None)."""
+    transitions = {**dict(table.transitions()), **changes}
+    kept = {key: target for key, target in transitions.items() if target is not None}
+    return TransitionTable(table.name, kept, initial=table.initial, states=table.states)
+
+
+WRONG_TABLES = [
+    pytest.param(  # a wrong target
+        altered(STRATEGY_LIFECYCLE, {(G.PAUSED, GT.RESUME): G.PAPER}),
+        EXPECTED_STRATEGY,
+        [GT.START_BACKTEST, GT.START_PAPER, GT.GO_LIVE, GT.PAUSE, GT.RESUME],
+        id="wrong-target",
+    ),
+    pytest.param(  # an extra transition
+        altered(ORDER_LIFECYCLE, {(OS.PARTIAL, OT.REJECT): OS.REJECTED}),
+        EXPECTED_ORDER,
+        [OT.SUBMIT, OT.PARTIAL_FILL, OT.REJECT],
+        id="extra-transition",
+    ),
+    pytest.param(  # a missing transition
+        altered(SIGNAL_LIFECYCLE, {(S.PENDING, ST.EXPIRE): None}),
+        EXPECTED_SIGNAL,
+        [ST.EXPIRE],
+        id="missing-transition",
+    ),
+    pytest.param(  # a missing transition out of a state nobody triggers from
+        altered(TRADE_PHASES, {(P.SETTLEMENT, PT.POSITION_CLOSED): None}),
+        EXPECTED_PHASES,
+        [PT.SIGNAL_ACCEPTED, PT.RISK_APPROVED, PT.ORDER_FILLED, PT.EXIT_TRIGGERED],
+        id="missing-exit",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "expected", "triggers"), WRONG_TABLES)
+def test_random_walk_check_fails_on_a_wrong_transition_in_the_table(
+    table: TransitionTable, expected: dict, triggers: list
+) -> None:
+    with pytest.raises(AssertionError):
+        check_random_walk(table, expected, triggers)
+
+
+@pytest.mark.parametrize(("table", "triggers", "states", "expected", "initial", "terminal"), TABLES)
+def test_random_walk_check_passes_on_the_real_tables_along_every_transition(
+    table: TransitionTable,
+    triggers: type[StrEnum],
+    states: type[StrEnum],
+    expected: dict,
+    initial: StrEnum,
+    terminal: set,
+) -> None:
+    # every trigger from the initial state, then each expected transition reached by a path
+    check_random_walk(table, expected, list(triggers))
+    for (source, trigger), _ in expected.items():
+        path = path_to(expected, initial, source)
+        check_random_walk(table, expected, [*path, trigger, *triggers])
+
+
+def path_to(expected: dict, start: StrEnum, goal: StrEnum) -> list:
+    """The triggers of a shortest path from ``start`` to ``goal`` in ``expected``."""
+    paths: dict = {start: []}
+    frontier = [start]
+    while frontier and goal not in paths:
+        state = frontier.pop(0)
+        for (source, trigger), target in expected.items():
+            if source == state and target not in paths:
+                paths[target] = [*paths[state], trigger]
+                frontier.append(target)
+    return paths[goal]
