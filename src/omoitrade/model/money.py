@@ -59,13 +59,25 @@ def to_decimal(field: str, value: Any) -> Decimal:
     return result
 
 
+def _comparable(field: str, value: Any) -> Decimal:
+    """``value`` ready to compare: a finite, bounded Decimal passes as is; anything else
+    goes through :func:`to_decimal`, which converts it or names what is wrong."""
+    if (
+        type(value) is Decimal
+        and value.is_finite()
+        and -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT
+    ):
+        return value
+    return to_decimal(field, value)
+
+
 def require_positive(field: str, value: Decimal) -> None:
-    if to_decimal(field, value) <= 0:
+    if _comparable(field, value) <= 0:
         raise ValidationError(field, "must be greater than 0", value)
 
 
 def require_non_negative(field: str, value: Decimal) -> None:
-    if to_decimal(field, value) < 0:
+    if _comparable(field, value) < 0:
         raise ValidationError(field, "must not be negative", value)
 
 
