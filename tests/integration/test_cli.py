@@ -29,12 +29,15 @@ def test_db_upgrade_creates_the_embedded_database(tmp_path: Path) -> None:
     assert f"current: {head_revision()}" in current.stdout
 
 
-def test_run_without_serving_migrates_and_shows_what_exists(tmp_path: Path) -> None:
-    result = omoitrade("run", "--no-serve", env={"OMOI_DATA_DIR": str(tmp_path)})
+def test_run_sets_up_and_shows_the_live_paper_market(tmp_path: Path) -> None:
+    result = omoitrade("run", "--no-serve", "--duration", "2", env={"OMOI_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     for component in ("database", "schema", "instruments", "portfolios", "API"):
         assert component in result.stdout
     assert "not started" in result.stdout
+    assert "created the demo desk" in result.stdout
+    for symbol in ("BTC/USD", "AAPL", "EUR/USD"):
+        assert symbol in result.stdout.split("paper market")[-1]
 
 
 def test_unreachable_database_is_one_clear_line_and_exit_1() -> None:

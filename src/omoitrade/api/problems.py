@@ -22,6 +22,7 @@ PROBLEM_TYPE_BASE = "https://omoitrade.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("omoitrade.api")
 
+_STATUS_BY_CODE = {"market-data-unavailable": 503}
 _STATUS_BY_ERROR: tuple[tuple[type[OmoiError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
@@ -44,6 +45,8 @@ def problem(status: int, code: str, detail: str, request: Request, **extra: Any)
 
 
 def status_for(error: OmoiError) -> int:
+    if error.code in _STATUS_BY_CODE:
+        return _STATUS_BY_CODE[error.code]
     for error_type, status in _STATUS_BY_ERROR:
         if isinstance(error, error_type):
             return status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from importlib.metadata import version
 
@@ -9,12 +10,16 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from omoitrade.api.app import create_app
 from omoitrade.cli.console import console, errors, safe_url
 from omoitrade.cli.data import data_app
 from omoitrade.cli.db import db_app
+from omoitrade.cli.paper import run_session
 from omoitrade.config import Settings
+from omoitrade.core.clock import LiveClock
 from omoitrade.core.errors import OmoiError
-from omoitrade.runtime.demo import seed_demo
+from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
+from omoitrade.runtime.paper import PaperMarket, PaperMarketConfig
 from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
 
@@ -35,25 +40,31 @@ def show_version() -> None:
 def run(
     host: str | None = typer.Option(None, help="address to serve on (default OMOI_API_HOST)"),
     port: int | None = typer.Option(None, help="port to serve on (default OMOI_API_PORT)"),
-    serve: bool = typer.Option(True, help="start the API server after setting up"),
+    serve: bool = typer.Option(True, help="serve the API beside the market"),
+    duration: float | None = typer.Option(None, help="stop after this many seconds"),
+    seed: int = typer.Option(7, help="seed of the synthetic market"),
 ) -> None:
-    """Set up the database, show what is running, and serve the API."""
+    """Set up, then run the paper market live in the terminal with the API beside it."""
     settings = Settings()
     url = settings.resolved_database_url()
     with console.status("migrating the database"):
         migrations.upgrade(url)
     database = Database(url)
-    seed = seed_demo(database)
-    if seed.created:
+    if seed_demo(database).created:
         console.print("created the demo desk: a paper portfolio and three instruments on SIM")
     host = host or settings.api_host
     port = port or settings.api_port
     console.print(_overview(database, host, port, serve))
-    database.dispose()
-    if serve:
-        import uvicorn
-
-        uvicorn.run("omoitrade.api.app:create_app", factory=True, host=host, port=port)
+    with database.transaction(write=False) as uow:
+        instruments = uow.instruments.list(uow.instruments.table.c.exchange == SIM_EXCHANGE)
+    market = PaperMarket(LiveClock(), instruments, PaperMarketConfig(seed=seed))
+    api = create_app(settings, database, market) if serve else None
+    try:
+        asyncio.run(run_session(market, console, api, host, port, duration))
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        database.dispose()
 
 
 def _overview(database: Database, host: str, port: int, serve: bool) -> Table:
@@ -66,7 +77,7 @@ def _overview(database: Database, host: str, port: int, serve: bool) -> Table:
         table.add_row("instruments", str(uow.instruments.count()))
         table.add_row("portfolios", str(uow.portfolios.count()))
         table.add_row("orders", str(uow.orders.count()))
-    api = f"http://{host}:{port}/api/v1/health (docs at /api/docs)" if serve else "not started"
+    api = f"http://{host}:{port}/api/docs (health: /api/v1/health)" if serve else "not started"
     table.add_row("API", api)
     return table
 

@@ -171,13 +171,13 @@ class UserRole(StrEnum):
 
 
 class TradePhase(StrEnum):
-    """The five phases a trade passes through, from idea to settlement."""
+    """The five phases a trade passes through, from idea to settlement (the spec's phase ids)."""
 
-    SIGNAL = "SIGNAL"
-    VALIDATION = "VALIDATION"
-    EXECUTION = "EXECUTION"
-    MANAGEMENT = "MANAGEMENT"
-    SETTLEMENT = "SETTLEMENT"
+    SIGNAL = "signal"
+    VALIDATION = "validation"
+    EXECUTION = "execution"
+    MANAGEMENT = "management"
+    SETTLEMENT = "settlement"
 
 
 class ExecType(StrEnum):

@@ -9,13 +9,15 @@ Decimals travel as strings, timestamps as ISO 8601 UTC, ids as UUID text.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
 from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import (
@@ -29,6 +31,7 @@ from omoitrade.model.enums import (
     TimeInForce,
     TradePhase,
 )
+from omoitrade.model.fields import normalize_fields
 from omoitrade.model.identifiers import (
     ClientOrderId,
     EventId,
@@ -43,6 +46,7 @@ from omoitrade.model.identifiers import (
     VenueOrderId,
     VenueTradeId,
 )
+from omoitrade.model.timestamps import require_utc
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}
 
@@ -56,6 +60,15 @@ class DomainEvent:
 
     topic: ClassVar[str] = "events"
     stream_field: ClassVar[str] = "event_id"
+
+    def __post_init__(self) -> None:
+        normalize_fields(self)  # typed ids, exact Decimals, enums, JSON-only dicts
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, datetime):
+                require_utc(field.name, value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise ValidationError(field.name, "must be finite", value)
 
     @property
     def stream_id(self) -> UUID:
@@ -83,6 +96,7 @@ class OrderSubmitted(OrderEvent):
     time_in_force: TimeInForce
     price: Decimal | None = None
     stop_price: Decimal | None = None
+    signal_id: SignalId | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,12 +188,21 @@ class SignalExpired(SignalEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TradePhaseChanged(SignalEvent):
-    """The trade that a signal started moved to another phase."""
+class TradePhaseChanged(DomainEvent):
+    """A strategy's trade in one instrument moved to another phase.
+
+    The phases form a cycle per strategy and instrument (settlement leads back
+    to signal), so the stream is the strategy's; ``signal_id`` names the signal
+    that started the current trade, when there is one.
+    """
 
     topic: ClassVar[str] = "events.trade.phase_changed"
+    stream_field: ClassVar[str] = "strategy_id"
+    strategy_id: StrategyId
+    instrument_id: InstrumentId
     from_phase: TradePhase
     to_phase: TradePhase
+    signal_id: SignalId | None = None
 
 
 # --- strategies, positions, risk ------------------------------------------------------------
@@ -280,7 +303,12 @@ def event_from_dict(document: dict[str, Any]) -> DomainEvent:
     cls = EVENT_TYPES.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ValidationError("type", f"unknown event type {name!r}", name)
-    event: DomainEvent = _adapter(cls).validate_python(document.get("data"))
+    try:
+        event: DomainEvent = _adapter(cls).validate_python(document.get("data"))
+    except PydanticValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "data"
+        raise ValidationError(f"data.{where}", first["msg"], document.get("data")) from None
     return event
 
 

@@ -1,0 +1,1 @@
+"""Venues: the VenueAdapter implementations (the simulated exchange first)."""

@@ -1,0 +1,1 @@
+"""The simulated exchange: an L3 matching engine per instrument, and bar fills for backtests."""

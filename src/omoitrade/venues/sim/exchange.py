@@ -1,0 +1,382 @@
+"""The simulated exchange: a complete :class:`VenueAdapter` with no network.
+
+It routes each instrument's orders to a worker — the L3 :class:`MatchingEngine`
+(``book`` mode: the synthetic market, paper trading, tick backtests) or the
+:class:`BarExecutionSimulator` (``bars`` mode: bar backtests) — keeps account
+balances and positions from the fills, applies latency through the clock, and
+publishes market data: trade ticks and top-of-book quotes as they change, L2
+book snapshots on a timer, and bars in ``bars`` mode. Everything is driven by
+the clock and the calls it receives, so the same inputs give the same reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from functools import partial
+from itertools import count
+from typing import Protocol
+
+from omoitrade.core.clock import Clock, TimeEvent
+from omoitrade.core.errors import Conflict, NotFound
+from omoitrade.model.enums import ExecType, Liquidity, OrderSide, OrderType
+from omoitrade.model.identifiers import AccountId, InstrumentId
+from omoitrade.model.instruments import Instrument
+from omoitrade.model.market_data import Bar, BookLevel, OrderBook, Quote, TradeTick
+from omoitrade.model.money import ZERO
+from omoitrade.model.venue import (
+    AmendOrder,
+    Balance,
+    CancelOrder,
+    ExecutionReport,
+    MarketData,
+    MarketDataHandler,
+    ReportHandler,
+    SubmitOrder,
+    VenuePosition,
+    VenueReport,
+)
+from omoitrade.venues.sim.accounts import SimAccount
+from omoitrade.venues.sim.bar_fills import BarExecutionSimulator, BarFillConfig
+from omoitrade.venues.sim.latency import DelayLine, LatencyModel
+from omoitrade.venues.sim.matching import MatchingEngine
+from omoitrade.venues.sim.reports import order_rejected
+
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+class ExchangeMode(StrEnum):
+    BOOK = "book"
+    BARS = "bars"
+
+
+@dataclass(frozen=True, slots=True)
+class SimExchangeConfig:
+    """Everything that makes one simulated exchange differ from another."""
+
+    venue: str = "SIM"
+    mode: ExchangeMode = ExchangeMode.BOOK
+    maker_fee: Decimal = ZERO
+    taker_fee: Decimal = ZERO
+    latency: LatencyModel = field(default_factory=LatencyModel)
+    bar_fills: BarFillConfig = field(default_factory=BarFillConfig)
+    session_close: time = time(0, 0)  # UTC; book mode expires DAY orders here daily
+    book_depth: int = 10
+    book_interval_ns: int = 1_000_000_000  # L2 snapshots at most this often, when changed
+    enforce_balances: bool = False  # refuse orders the account cannot pay for
+
+
+class _OrderWorker(Protocol):
+    def submit(self, command: SubmitOrder, at: datetime) -> Sequence[VenueReport]: ...
+    def cancel(self, command: CancelOrder, at: datetime) -> Sequence[VenueReport]: ...
+    def amend(self, command: AmendOrder, at: datetime) -> Sequence[VenueReport]: ...
+
+
+class SimulatedExchange:
+    """A venue in memory, trading the instruments it was given."""
+
+    def __init__(
+        self, clock: Clock, instruments: Sequence[Instrument], config: SimExchangeConfig
+    ) -> None:
+        self.clock = clock
+        self.config = config
+        self._instruments = {i.id: i for i in instruments}
+        self._accounts: dict[AccountId, SimAccount] = {}
+        self._report_handlers: list[ReportHandler] = []
+        self._data_handlers: list[MarketDataHandler] = []
+        self._fills: list[ExecutionReport] = []
+        self._locks: dict[tuple[AccountId, str], tuple[str, Decimal]] = {}
+        self._background: set[AccountId] = set()
+        report_ids = self._report_ids = count(1).__next__
+        self._engines: dict[InstrumentId, MatchingEngine] = {}
+        self._bar_workers: dict[InstrumentId, BarExecutionSimulator] = {}
+        for instrument in instruments:
+            prefix = f"{config.venue}-{instrument.symbol}"
+            if config.mode is ExchangeMode.BOOK:
+                self._engines[instrument.id] = MatchingEngine(
+                    instrument,
+                    maker_fee=config.maker_fee,
+                    taker_fee=config.taker_fee,
+                    id_prefix=prefix,
+                    next_report_id=report_ids,
+                )
+            else:
+                bar_config = config.bar_fills
+                self._bar_workers[instrument.id] = BarExecutionSimulator(
+                    instrument, bar_config, id_prefix=prefix, next_report_id=report_ids
+                )
+        self._to_venue = DelayLine(clock, f"{config.venue}-orders")
+        self._to_client = DelayLine(clock, f"{config.venue}-reports")
+        self._data_out = DelayLine(clock, f"{config.venue}-data")
+        self._last_top: dict[InstrumentId, tuple[object, object]] = {}
+        self._book_dirty: set[InstrumentId] = set()
+        if config.mode is ExchangeMode.BOOK:
+            self._schedule_timers()
+
+    # --- VenueAdapter -----------------------------------------------------------------------
+    @property
+    def venue(self) -> str:
+        return self.config.venue
+
+    def instruments(self) -> list[Instrument]:
+        return list(self._instruments.values())
+
+    def on_report(self, handler: ReportHandler) -> None:
+        self._report_handlers.append(handler)
+
+    def on_market_data(self, handler: MarketDataHandler) -> None:
+        self._data_handlers.append(handler)
+
+    def instrument(self, instrument_id: InstrumentId) -> Instrument:
+        try:
+            return self._instruments[instrument_id]
+        except KeyError:
+            raise NotFound("instrument", instrument_id) from None
+
+    def act(self, command: SubmitOrder | CancelOrder | AmendOrder) -> None:
+        """Apply a command now, without latency: the simulated market's own participants."""
+        if isinstance(command, SubmitOrder):
+            self._submit(command)
+        else:
+            self._route("cancel" if isinstance(command, CancelOrder) else "amend", command)
+
+    def submit(self, command: SubmitOrder) -> None:
+        self._to_venue.after(self.config.latency.order_ack_ns, lambda: self._submit(command))
+
+    def cancel(self, command: CancelOrder) -> None:
+        self._to_venue.after(
+            self.config.latency.order_ack_ns, lambda: self._route("cancel", command)
+        )
+
+    def amend(self, command: AmendOrder) -> None:
+        self._to_venue.after(
+            self.config.latency.order_ack_ns, lambda: self._route("amend", command)
+        )
+
+    async def open_orders(self, account_id: AccountId) -> list[ExecutionReport]:
+        at = self.clock.utc_now()
+        reports: list[ExecutionReport] = []
+        for engine in self._engines.values():
+            reports += engine.open_orders(account_id)
+        for worker in self._bar_workers.values():
+            reports += worker.open_orders(account_id, at)
+        return reports
+
+    async def fills_since(self, account_id: AccountId, since: datetime) -> list[ExecutionReport]:
+        return [f for f in self._fills if f.account_id == account_id and f.timestamp >= since]
+
+    async def balances(self, account_id: AccountId) -> list[Balance]:
+        return self.account(account_id).balances()
+
+    async def positions(self, account_id: AccountId) -> list[VenuePosition]:
+        return self.account(account_id).positions()
+
+    # --- accounts ---------------------------------------------------------------------------
+    def open_account(
+        self, account_id: AccountId, deposits: dict[str, Decimal], *, background: bool = False
+    ) -> SimAccount:
+        """Create an account with starting cash; a second open of the same id is a Conflict.
+
+        A ``background`` account belongs to the simulated market itself: its
+        reports are booked but not sent to report handlers.
+        """
+        if account_id in self._accounts:
+            raise Conflict(f"account {account_id} is already open at {self.venue}")
+        account = self._accounts[account_id] = SimAccount(account_id)
+        if background:
+            self._background.add(account_id)
+        for currency, amount in deposits.items():
+            account.deposit(currency, amount)
+        return account
+
+    def account(self, account_id: AccountId) -> SimAccount:
+        try:
+            return self._accounts[account_id]
+        except KeyError:
+            raise NotFound("account", account_id) from None
+
+    # --- market data in ---------------------------------------------------------------------
+    def process_bar(self, bar: Bar) -> None:
+        """Bars mode: fill working orders on ``bar``, then publish it."""
+        worker = self._bar_workers.get(bar.instrument_id)
+        if worker is None:
+            raise NotFound("instrument", bar.instrument_id)
+        self._deliver(worker.on_bar(bar))
+        self._publish(bar)
+
+    def engine(self, instrument_id: InstrumentId) -> MatchingEngine:
+        """Book mode: the matching engine of one instrument (for simulated liquidity)."""
+        try:
+            return self._engines[instrument_id]
+        except KeyError:
+            raise NotFound("instrument", instrument_id) from None
+
+    def book(self, instrument_id: InstrumentId) -> OrderBook:
+        """An L2 snapshot of one instrument's book now."""
+        bids, asks = self.engine(instrument_id).depth(self.config.book_depth)
+        return OrderBook(
+            instrument_id=instrument_id,
+            timestamp=self.clock.utc_now(),
+            bids=tuple(BookLevel(p, s, n) for p, s, n in bids),
+            asks=tuple(BookLevel(p, s, n) for p, s, n in asks),
+        )
+
+    # --- internals --------------------------------------------------------------------------
+    def _submit(self, command: SubmitOrder) -> None:
+        problem = self._funding_problem(command)
+        if problem is not None:
+            at = self.clock.utc_now()
+            self._deliver([order_rejected(self._report_ids(), command, problem, at)])
+            return
+        self._route("submit", command)
+
+    def _route(self, action: str, command: SubmitOrder | CancelOrder | AmendOrder) -> None:
+        worker: _OrderWorker = self._worker(command.instrument_id)
+        operation: Callable[..., Sequence[VenueReport]] = getattr(worker, action)
+        self._deliver(operation(command, self.clock.utc_now()))
+        self._after_book_change(command.instrument_id)
+
+    def _worker(self, instrument_id: InstrumentId) -> MatchingEngine | BarExecutionSimulator:
+        worker = self._engines.get(instrument_id) or self._bar_workers.get(instrument_id)
+        if worker is None:
+            raise NotFound("instrument", instrument_id)
+        return worker
+
+    def _deliver(self, reports: Sequence[VenueReport]) -> None:
+        for report in reports:
+            if isinstance(report, ExecutionReport):
+                self._book_keeping(report)
+            if report.account_id in self._background:
+                continue
+            delay = (
+                self.config.latency.fill_ns
+                if isinstance(report, ExecutionReport) and report.exec_type is ExecType.TRADE
+                else self.config.latency.order_ack_ns
+            )
+            self._to_client.after(delay, partial(self._emit_report, report))
+
+    def _emit_report(self, report: VenueReport) -> None:
+        for handler in self._report_handlers:
+            handler(report)
+
+    def _book_keeping(self, report: ExecutionReport) -> None:
+        account = self._accounts.get(report.account_id)
+        instrument = self._instruments[report.instrument_id]
+        if report.exec_type is ExecType.TRADE:
+            self._fills.append(report)
+            if report.liquidity is Liquidity.TAKER:
+                self._publish(
+                    TradeTick(
+                        instrument_id=report.instrument_id,
+                        timestamp=report.timestamp,
+                        price=report.last_price,  # type: ignore[arg-type]
+                        size=report.last_quantity,  # type: ignore[arg-type]
+                        trade_id=report.trade_id,  # type: ignore[arg-type]
+                        aggressor_side=report.side,
+                    )
+                )
+        if account is None:
+            return
+        account.apply_fill(report, instrument)
+        key = (report.account_id, str(report.client_order_id))
+        previous = self._locks.pop(key, None)
+        if previous is not None:
+            account.unlock(*previous)
+        if report.leaves_quantity > 0 and report.order_type is not OrderType.MARKET:
+            lock = _lock_for(report, instrument)
+            if lock is not None:
+                account.lock(*lock)
+                self._locks[key] = lock
+
+    def _funding_problem(self, command: SubmitOrder) -> str | None:
+        if not self.config.enforce_balances:
+            return None
+        account = self._accounts.get(command.account_id)
+        if account is None:
+            return f"account {command.account_id} is not open at {self.venue}"
+        instrument = self._instruments.get(command.instrument_id)
+        if instrument is None:
+            return None  # the worker lookup reports the unknown instrument
+        if command.side is OrderSide.SELL:
+            currency, needed = instrument.base_currency, command.quantity
+        else:
+            price = command.price or command.stop_price or self._reference_price(instrument.id)
+            if price is None:
+                return None
+            currency, needed = instrument.quote_currency, price * command.quantity
+        free = account.free(currency)
+        if needed > free:
+            return f"insufficient {currency}: needs {needed}, free {free}"
+        return None
+
+    def _reference_price(self, instrument_id: InstrumentId) -> Decimal | None:
+        engine = self._engines.get(instrument_id)
+        if engine is None:
+            return None
+        ask = engine.best_ask()
+        return ask[0] if ask else engine.last_price
+
+    def _after_book_change(self, instrument_id: InstrumentId) -> None:
+        engine = self._engines.get(instrument_id)
+        if engine is None:
+            return
+        self._book_dirty.add(instrument_id)
+        top = (engine.best_bid(), engine.best_ask())
+        if top == self._last_top.get(instrument_id) or top[0] is None or top[1] is None:
+            return
+        self._last_top[instrument_id] = top
+        (bid, bid_size), (ask, ask_size) = top[0], top[1]
+        self._publish(
+            Quote(
+                instrument_id=instrument_id,
+                timestamp=self.clock.utc_now(),
+                bid_price=bid,
+                ask_price=ask,
+                bid_size=bid_size,
+                ask_size=ask_size,
+            )
+        )
+
+    def _publish(self, item: MarketData) -> None:
+        def send() -> None:
+            for handler in self._data_handlers:
+                handler(item)
+
+        self._data_out.after(self.config.latency.market_data_ns, send)
+
+    def _schedule_timers(self) -> None:
+        now = self.clock.timestamp_ns()
+        close = self.config.session_close
+        offset = ((close.hour * 60 + close.minute) * 60 + close.second) * 1_000_000_000
+        first_close = now - now % _DAY_NS + offset
+        if first_close <= now:
+            first_close += _DAY_NS
+        prefix = self.config.venue
+        self.clock.set_timer(
+            f"{prefix}-session-close", _DAY_NS, self._close_session, start_ns=first_close - _DAY_NS
+        )
+        self.clock.set_timer(f"{prefix}-books", self.config.book_interval_ns, self._snapshot_books)
+
+    def _close_session(self, event: TimeEvent) -> None:
+        at = self.clock.utc_now()
+        for instrument_id, engine in self._engines.items():
+            self._deliver(engine.expire_day_orders(at))
+            self._after_book_change(instrument_id)
+
+    def _snapshot_books(self, event: TimeEvent) -> None:
+        dirty, self._book_dirty = sorted(self._book_dirty, key=str), set()
+        for instrument_id in dirty:
+            self._publish(self.book(instrument_id))
+
+
+def _lock_for(report: ExecutionReport, instrument: Instrument) -> tuple[str, Decimal] | None:
+    """What a working order holds: quote currency for a buy, base for a sell."""
+    if report.side is OrderSide.SELL:
+        return instrument.base_currency, report.leaves_quantity
+    price = report.price or report.stop_price
+    if price is None:
+        return None
+    return instrument.quote_currency, price * report.leaves_quantity
