@@ -36,7 +36,7 @@ MID_TICKS = 4_200_000  # 42,000.00
 ACCOUNTS = [AccountId(f"acct-{n}") for n in range(8)]
 TICK, LOT = INSTRUMENT.tick_size, INSTRUMENT.lot_size
 Command = SubmitOrder | CancelOrder
-_DONE = (ExecType.CANCELED, ExecType.EXPIRED)
+_DONE = (ExecType.CANCELLED, ExecType.EXPIRED)
 
 
 def new_engine() -> MatchingEngine:

@@ -187,7 +187,7 @@ class ExecType(StrEnum):
     TRIGGERED = "TRIGGERED"  # a stop was reached; the order is now live
     TRADE = "TRADE"  # a fill
     REPLACED = "REPLACED"  # amended
-    CANCELED = "CANCELED"
+    CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"  # DAY at session end, or IOC/FOK remainder
     REJECTED = "REJECTED"
     STATUS = "STATUS"  # answer to a status query, nothing changed

@@ -179,7 +179,7 @@ def test_oco_sibling_is_cancelled_when_the_first_fills() -> None:
     s.submit(order("sl", SELL, STOP, stop_price=D("95.00"), oco_group="exit-1"), DAY0)
     reports = s.on_bar(bar(1, "100", "106", "94", "100"))
     assert trades(reports) == [("sl", D("10"), D("95.00"))]
-    [cancelled] = [r for r in reports if r.exec_type is ExecType.CANCELED]
+    [cancelled] = [r for r in reports if r.exec_type is ExecType.CANCELLED]
     assert (cancelled.client_order_id, cancelled.reason) == ("tp", "OCO sibling sl filled")
     assert s.open_orders(ACCOUNT, DAY0) == []
 
@@ -250,7 +250,7 @@ def test_amend_changes_the_working_order_and_refusals_are_command_rejections() -
     assert (replaced.exec_type, replaced.price) == (ExecType.REPLACED, D("99.50"))
     [refused] = s.amend(AmendOrder(ACCOUNT, ClientOrderId("l1"), AAPL.id, price=D("99.505")), DAY0)
     assert isinstance(refused, CommandRejected)
-    assert refused.reason == "price 99.505 is not a multiple of the tick size 0.01"
+    assert refused.reason == "price 99.505 must be a multiple of the tick size 0.01"
     assert refused.order_status is OrderStatus.SUBMITTED
     assert trades(s.on_bar(bar(1, "100", "101", "99", "100"))) == [("l1", D("10"), D("99.50"))]
 
@@ -268,12 +268,12 @@ def test_cancel_of_an_unknown_order_is_refused_without_a_status() -> None:
 @pytest.mark.parametrize(
     ("command", "reason"),
     [
-        (order("q", BUY, MARKET, qty="1.5"), "quantity 1.5 is not a multiple of the lot size 1"),
+        (order("q", BUY, MARKET, qty="1.5"), "quantity 1.5 must be a multiple of the lot size 1"),
         (order("p", BUY, LIMIT), "a LIMIT order needs a price"),
         (order("s", BUY, MARKET, price=D("1.00")), "a MARKET order takes no price"),
         (
             order("t", BUY, STOP, stop_price=D("1.001")),
-            "stop price 1.001 is not a multiple of the tick size 0.01",
+            "stop price 1.001 must be a multiple of the tick size 0.01",
         ),
         (order("po", BUY, MARKET, post_only=True), "only LIMIT orders can be post-only"),
     ],

@@ -39,7 +39,7 @@ TICK, LOT = INSTRUMENT.tick_size, INSTRUMENT.lot_size
 ACCOUNTS = [AccountId(name) for name in ("alice", "bob", "carol")]
 MAKER_FEE, TAKER_FEE = D("0.001"), D("0.0025")
 MID = 200  # ticks: 100.0
-DONE = (ExecType.CANCELED, ExecType.EXPIRED)
+DONE = (ExecType.CANCELLED, ExecType.EXPIRED)
 NEVER_REST = (TimeInForce.IOC, TimeInForce.FOK)
 QUEUED = ((ExecType.NEW, OrderType.LIMIT), (ExecType.TRIGGERED, OrderType.STOP_LIMIT))
 

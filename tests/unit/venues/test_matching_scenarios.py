@@ -536,8 +536,8 @@ def test_amend_of_a_partly_filled_order_must_stay_above_the_filled_quantity() ->
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        ({"quantity": "0.00005"}, "quantity 0.00005 is not a multiple of the lot size 0.0001"),
-        ({"price": "100.001"}, "price 100.001 is not a multiple of the tick size 0.01"),
+        ({"quantity": "0.00005"}, "quantity 0.00005 must be a multiple of the lot size 0.0001"),
+        ({"price": "100.001"}, "price 100.001 must be a multiple of the tick size 0.01"),
         ({"stop_price": "99.00"}, "a LIMIT order takes no stop price"),
     ],
 )
@@ -593,7 +593,7 @@ def test_cancel_takes_the_order_out_of_the_book() -> None:
     v.buy("b1", "1", "100.00")
     canceled = only(v.cancel("b1"))
     assert (canceled.exec_type, canceled.order_status, canceled.leaves_quantity) == (
-        ExecType.CANCELED,
+        ExecType.CANCELLED,
         OrderStatus.CANCELLED,
         0,
     )
@@ -604,7 +604,7 @@ def test_cancel_takes_the_order_out_of_the_book() -> None:
 def test_cancel_of_a_waiting_stop_removes_it() -> None:
     v = Venue()
     v.buy("stop", "1", kind=STOP, stop="101.00")
-    assert events(v.cancel("stop")) == [("CANCELED", "stop")]
+    assert events(v.cancel("stop")) == [("CANCELLED", "stop")]
     v.sell("s1", "1", "101.00", account=ALICE)
     assert "TRIGGERED" not in [e for e, _ in events(v.buy("b1", "1", "101.00", account=CAROL))]
 
@@ -653,7 +653,7 @@ def test_self_trade_prevention_cancels_the_resting_order_and_matching_goes_on() 
     reports = v.buy("b1", "1", "100.00", account=BOB)
     assert events(reports) == [
         ("NEW", "b1"),
-        ("CANCELED", "own"),
+        ("CANCELLED", "own"),
         ("TRADE", "b1"),
         ("TRADE", "other"),
     ]
@@ -682,7 +682,7 @@ def test_a_fill_of_one_oco_order_cancels_its_siblings() -> None:
         ("NEW", "b1"),
         ("TRADE", "b1"),
         ("TRADE", "take-profit"),
-        ("CANCELED", "stop-loss"),
+        ("CANCELLED", "stop-loss"),
     ]
     assert reports[-1].reason == "OCO sibling take-profit filled"
     assert [r.client_order_id for r in v.engine.open_orders(BOB, T0)] == [
@@ -700,11 +700,11 @@ def test_a_fill_of_one_oco_order_cancels_its_siblings() -> None:
         (command("x", BUY, "0", "100.00"), "quantity 0 must be greater than 0"),
         (
             command("x", BUY, "0.00005", "100.00"),
-            "quantity 0.00005 is not a multiple of the lot size 0.0001",
+            "quantity 0.00005 must be a multiple of the lot size 0.0001",
         ),
         (
             command("x", BUY, "1", "100.001"),
-            "price 100.001 is not a multiple of the tick size 0.01",
+            "price 100.001 must be a multiple of the tick size 0.01",
         ),
         (command("x", BUY, "1", "-1.00"), "price -1.00 must be greater than 0"),
         (command("x", BUY, "1", kind=LIMIT), "a LIMIT order needs a price"),
@@ -716,7 +716,7 @@ def test_a_fill_of_one_oco_order_cancels_its_siblings() -> None:
         ),
         (
             command("x", BUY, "1", kind=STOP, stop="100.005"),
-            "stop price 100.005 is not a multiple of the tick size 0.01",
+            "stop price 100.005 must be a multiple of the tick size 0.01",
         ),
         (command("x", BUY, "1", "100.00", stop="99.00"), "a LIMIT order takes no stop price"),
         (command("x", BUY, "1", post_only=True), "only LIMIT orders can be post-only"),
@@ -737,7 +737,7 @@ def test_invalid_order_is_rejected_with_a_precise_reason(order: SubmitOrder, rea
 def test_quantity_below_the_minimum_is_rejected() -> None:
     engine = MatchingEngine(make_instrument(min_quantity=D("0.01")))
     rejected = only(engine.submit(command("x", BUY, "0.005", "100.00"), T0))
-    assert rejected.reason == "quantity 0.005 is below the minimum quantity 0.01"
+    assert rejected.reason == "quantity 0.005 must be at least the minimum quantity 0.01"
 
 
 def test_order_for_another_instrument_is_rejected() -> None:

@@ -161,7 +161,7 @@ class BarExecutionSimulator:
         order = self._working.pop((command.account_id, command.client_order_id), None)
         if order is None:
             return [self._refuse(command, "no such working order", None, at)]
-        return [self._report(order, ExecType.CANCELED, at, done=True, reason="canceled")]
+        return [self._report(order, ExecType.CANCELLED, at, done=True, reason="cancelled")]
 
     def amend(self, command: AmendOrder, at: datetime) -> list[VenueReport]:
         order = self._working.get((command.account_id, command.client_order_id))
@@ -294,7 +294,7 @@ class BarExecutionSimulator:
             and order.command.account_id == account
         ]
         reason = f"OCO sibling {filled.command.client_order_id} filled"
-        return [self._finish(order, ExecType.CANCELED, at, reason) for order in siblings]
+        return [self._finish(order, ExecType.CANCELLED, at, reason) for order in siblings]
 
     def _cap(self, bar: Bar) -> Decimal | None:
         cap = self.config.participation_cap

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from omoitrade.model.enums import OrderType
 from omoitrade.model.instruments import Instrument
-from omoitrade.model.money import is_multiple
 from omoitrade.model.venue import SubmitOrder
 
 _NEEDS_PRICE = (OrderType.LIMIT, OrderType.STOP_LIMIT)
@@ -14,23 +13,15 @@ _NEEDS_STOP = (OrderType.STOP, OrderType.STOP_LIMIT)
 
 
 def quantity_problem(quantity: Decimal, instrument: Instrument) -> str | None:
-    """Why ``quantity`` is not tradable in ``instrument``, or None."""
-    if quantity <= 0:
-        return f"quantity {quantity} must be greater than 0"
-    if not is_multiple(quantity, instrument.lot_size):
-        return f"quantity {quantity} is not a multiple of the lot size {instrument.lot_size}"
-    if quantity < instrument.min_quantity:
-        return f"quantity {quantity} is below the minimum quantity {instrument.min_quantity}"
-    return None
+    """Why ``quantity`` is not tradable in ``instrument`` (the model's rule), or None."""
+    rule = instrument.quantity_rule(quantity)
+    return None if rule is None else f"quantity {quantity} {rule}"
 
 
 def price_problem(name: str, price: Decimal, instrument: Instrument) -> str | None:
-    """Why ``price`` is not a valid price of ``instrument``, or None."""
-    if price <= 0:
-        return f"{name} {price} must be greater than 0"
-    if not is_multiple(price, instrument.tick_size):
-        return f"{name} {price} is not a multiple of the tick size {instrument.tick_size}"
-    return None
+    """Why ``price`` is not a valid price of ``instrument`` (the model's rule), or None."""
+    rule = instrument.price_rule(price)
+    return None if rule is None else f"{name} {price} {rule}"
 
 
 def submit_problem(command: SubmitOrder, instrument: Instrument) -> str | None:
