@@ -208,3 +208,19 @@ def test_an_account_opens_once() -> None:
     venue = exchange(SimulatedClock(START_NS))
     with pytest.raises(Conflict, match="account me is already open at SIM"):
         venue.open_account(ME, {})
+
+
+def test_reports_carry_their_own_enum_types() -> None:
+    """ExecType and OrderStatus are both text enums; a mix-up would still compare equal."""
+    clock = SimulatedClock(START_NS)
+    venue = exchange(clock)
+    seen = Recorder(venue)
+    venue.submit(limit(MAKER, "ask", OrderSide.SELL, "1", "42000.00"))
+    venue.submit(limit(ME, "bid", OrderSide.BUY, "1", "41000.00"))
+    venue.submit(market("buy", OrderSide.BUY, "0.5"))
+    venue.cancel(CancelOrder(ME, ClientOrderId("bid"), BTC.id))
+    reports = [r for r in seen.reports if isinstance(r, ExecutionReport)]
+    assert {r.exec_type for r in reports} >= {ExecType.NEW, ExecType.TRADE, ExecType.CANCELLED}
+    for report in reports:
+        assert type(report.exec_type) is ExecType
+        assert type(report.order_status) is OrderStatus

@@ -159,16 +159,8 @@ class BookOrder:
         copy.live = True
         return copy
 
-    def report(
-        self,
-        report_id: int,
-        exec_type: ExecType,
-        status: OrderStatus,
-        at: datetime,
-        done: bool = False,
-        reason: str | None = None,
-    ) -> ExecutionReport:
-        """A report without a fill; ``done`` when nothing is left working."""
+    def _draft(self, report_id: int, exec_type: ExecType, at: datetime) -> Any:
+        """A report under construction with this order's own fields filled in."""
         r: Any = _ReportDraft()
         r.report_id = report_id
         r.exec_type = exec_type
@@ -180,21 +172,30 @@ class BookOrder:
         r.side = self.side
         r.order_type = self.order_type
         r.time_in_force = self.time_in_force
-        r.order_status = status
         r.quantity = self.quantity
         r.filled_quantity = self.filled
-        r.leaves_quantity = ZERO if done else self.quantity - self.filled
         r.price = self.price
         r.stop_price = self.stop_price
+        return r
+
+    def report(
+        self,
+        report_id: int,
+        exec_type: ExecType,
+        status: OrderStatus,
+        at: datetime,
+        done: bool = False,
+        reason: str | None = None,
+    ) -> ExecutionReport:
+        """A report without a fill; ``done`` when nothing is left working."""
+        r = self._draft(report_id, exec_type, at)
+        r.order_status = status
+        r.leaves_quantity = ZERO if done else self.quantity - self.filled
         r.last_quantity = r.last_price = r.trade_id = r.liquidity = None
         r.commission = ZERO
         r.commission_currency = None
         r.reason = reason
-        if FAST_REPORTS:
-            r.__class__ = ExecutionReport
-            report: ExecutionReport = r
-            return report
-        return _constructed(r)
+        return _finished(r)
 
     def fill_report(
         self,
@@ -208,27 +209,13 @@ class BookOrder:
         currency: str,
     ) -> ExecutionReport:
         """The TRADE report of a fill of ``quantity`` at ``price`` (already counted)."""
-        r: Any = _ReportDraft()
-        r.report_id = report_id
-        r.exec_type = _TRADE
-        r.timestamp = at
-        r.account_id = self.account_id
-        r.instrument_id = self.instrument_id
-        r.client_order_id = self.client_order_id
-        r.venue_order_id = self.venue_order_id
-        r.side = self.side
-        r.order_type = self.order_type
-        r.time_in_force = self.time_in_force
-        r.quantity = self.quantity
-        r.filled_quantity = self.filled
+        r = self._draft(report_id, _TRADE, at)
         if self.left:
             r.order_status = _PARTIAL
             r.leaves_quantity = self.quantity - self.filled
         else:
             r.order_status = _FILLED
             r.leaves_quantity = ZERO
-        r.price = self.price
-        r.stop_price = self.stop_price
         r.last_quantity = quantity
         r.last_price = price
         r.trade_id = trade_id
@@ -236,11 +223,16 @@ class BookOrder:
         r.commission = commission
         r.commission_currency = currency
         r.reason = None
-        if FAST_REPORTS:
-            r.__class__ = ExecutionReport
-            report: ExecutionReport = r
-            return report
-        return _constructed(r)
+        return _finished(r)
+
+
+def _finished(r: Any) -> ExecutionReport:
+    """The draft as a genuine ExecutionReport (see FAST_REPORTS)."""
+    if FAST_REPORTS:
+        r.__class__ = ExecutionReport
+        report: ExecutionReport = r
+        return report
+    return _constructed(r)
 
 
 class PriceLevel:

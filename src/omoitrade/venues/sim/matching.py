@@ -63,7 +63,7 @@ _Key = tuple[AccountId, ClientOrderId]
 Reports = list[ExecutionReport]
 
 _NEW, _TRADE, _TRIGGERED = ExecType.NEW, ExecType.TRADE, ExecType.TRIGGERED
-_CANCELLED, _EXPIRED, _REPLACED = ExecType.CANCELLED, ExecType.EXPIRED, ExecType.REPLACED
+_X_CANCELLED, _EXPIRED, _REPLACED = ExecType.CANCELLED, ExecType.EXPIRED, ExecType.REPLACED
 _SUBMITTED, _PARTIAL, _FILLED = OrderStatus.SUBMITTED, OrderStatus.PARTIAL, OrderStatus.FILLED
 _CANCELLED = OrderStatus.CANCELLED
 _MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
@@ -139,7 +139,7 @@ class MatchingEngine:
             (self._bids if order.is_buy else self._asks).remove(order)
         else:
             self._stops.remove(order)
-        return [self._end(order, _CANCELLED, "cancelled", at)]
+        return [self._end(order, _X_CANCELLED, "cancelled", at)]
 
     def amend(self, command: AmendOrder, at: datetime) -> list[VenueReport]:
         """REPLACED then any trades the new price causes, or a CommandRejected.
@@ -336,7 +336,7 @@ class MatchingEngine:
                     queue.popleft()
                     level.size -= maker.left
                     level.count -= 1
-                    reports.append(self._end(maker, _CANCELLED, "self-trade prevention", at))
+                    reports.append(self._end(maker, _X_CANCELLED, "self-trade prevention", at))
                     continue
                 lots = taker.left if taker.left < maker.left else maker.left
                 taker.left -= lots
@@ -457,7 +457,7 @@ class MatchingEngine:
             if sibling is None or sibling is order or sibling.oco_group != group[1]:
                 continue
             self._take_out(sibling)
-            reports.append(self._end(sibling, _CANCELLED, reason, at))
+            reports.append(self._end(sibling, _X_CANCELLED, reason, at))
         if order.left and order.live:
             self._oco[group] = {order.client_order_id: None}
 

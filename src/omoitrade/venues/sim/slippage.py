@@ -8,6 +8,7 @@ fills at its price or better.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Protocol
@@ -58,50 +59,65 @@ class NoSlippage:
         return reference
 
 
+class _AdverseMove(ABC):
+    """Slippage as an amount of price moved against the order; subclasses say how much."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def amount(
+        self, instrument: Instrument, reference: Decimal, quantity: Decimal, bar_volume: Decimal
+    ) -> Decimal: ...
+
+    def fill_price(
+        self,
+        instrument: Instrument,
+        side: OrderSide,
+        reference: Decimal,
+        quantity: Decimal,
+        bar_volume: Decimal,
+    ) -> Decimal:
+        move = self.amount(instrument, reference, quantity, bar_volume)
+        return _worsen(instrument, side, reference, move)
+
+
+def _non_negative(name: str, value: Decimal | int) -> None:
+    if value < 0:
+        raise ValidationError(name, "must not be negative", value)
+
+
 @dataclass(frozen=True, slots=True)
-class FixedTickSlippage:
+class FixedTickSlippage(_AdverseMove):
     """A fixed number of ticks against the order."""
 
     ticks: int = 1
 
     def __post_init__(self) -> None:
-        if self.ticks < 0:
-            raise ValidationError("ticks", "must not be negative", self.ticks)
+        _non_negative("ticks", self.ticks)
 
-    def fill_price(
-        self,
-        instrument: Instrument,
-        side: OrderSide,
-        reference: Decimal,
-        quantity: Decimal,
-        bar_volume: Decimal,
+    def amount(
+        self, instrument: Instrument, reference: Decimal, quantity: Decimal, bar_volume: Decimal
     ) -> Decimal:
-        return _worsen(instrument, side, reference, instrument.tick_size * self.ticks)
+        return instrument.tick_size * self.ticks
 
 
 @dataclass(frozen=True, slots=True)
-class BpsSlippage:
+class BpsSlippage(_AdverseMove):
     """A fixed fraction of the price, in basis points, against the order."""
 
     bps: Decimal = Decimal("5")
 
     def __post_init__(self) -> None:
-        if self.bps < 0:
-            raise ValidationError("bps", "must not be negative", self.bps)
+        _non_negative("bps", self.bps)
 
-    def fill_price(
-        self,
-        instrument: Instrument,
-        side: OrderSide,
-        reference: Decimal,
-        quantity: Decimal,
-        bar_volume: Decimal,
+    def amount(
+        self, instrument: Instrument, reference: Decimal, quantity: Decimal, bar_volume: Decimal
     ) -> Decimal:
-        return _worsen(instrument, side, reference, reference * self.bps * _BPS)
+        return reference * self.bps * _BPS
 
 
 @dataclass(frozen=True, slots=True)
-class VolumeShareSlippage:
+class VolumeShareSlippage(_AdverseMove):
     """Impact grows with the order's share of the bar's volume.
 
     ``impact`` is the price move, as a fraction of the price, for an order
@@ -112,16 +128,10 @@ class VolumeShareSlippage:
     impact: Decimal = Decimal("0.1")
 
     def __post_init__(self) -> None:
-        if self.impact < 0:
-            raise ValidationError("impact", "must not be negative", self.impact)
+        _non_negative("impact", self.impact)
 
-    def fill_price(
-        self,
-        instrument: Instrument,
-        side: OrderSide,
-        reference: Decimal,
-        quantity: Decimal,
-        bar_volume: Decimal,
+    def amount(
+        self, instrument: Instrument, reference: Decimal, quantity: Decimal, bar_volume: Decimal
     ) -> Decimal:
         share = min(quantity / bar_volume, Decimal(1)) if bar_volume > ZERO else Decimal(1)
-        return _worsen(instrument, side, reference, reference * self.impact * share)
+        return reference * self.impact * share
