@@ -1,29 +1,8 @@
 """The matching engine of the simulated exchange: one instrument's L3 book, price-time priority.
 
-Every command returns the reports it caused, in order. What a caller can rely on:
-
-- An accepted order gets NEW first; an invalid one a single REJECTED report with the reason.
-  A refused cancel or amend is a :class:`CommandRejected` (the venue contract).
-- Each fill gives two TRADE reports, the taker's then the maker's, with one trade id, at the
-  resting (maker) order's price. Commission is ``last_price * last_quantity * fee`` (the
-  maker or taker rate) in the quote currency, exact: no rounding (within the 28 digits of
-  the default decimal context, far beyond any real price times size times rate).
-- Self-trade prevention: an incoming order never trades with a resting order of its own
-  account; that resting order is cancelled (reason "self-trade prevention") and matching
-  goes on.
-- MARKET orders and IOC remainders never rest (EXPIRED); a FOK fills completely at once or
-  is EXPIRED unfilled. DAY orders rest until :meth:`MatchingEngine.expire_day_orders`.
-- Stops wait apart and trigger on the last trade price (checked once a command's own
-  matching is done) or on :meth:`MatchingEngine.update_reference_price`: buy stops at
-  price >= stop, sell stops at price <= stop. A triggered STOP works as a MARKET order, a
-  STOP_LIMIT as a LIMIT order at its price, queued from the trigger.
-- OCO: a fill of an order with an ``oco_group`` cancels its account's other working orders
-  of that group.
-- Ids are deterministic: venue order ids ``{id_prefix}-{n}`` and trade ids
-  ``{id_prefix}-T{n}`` count per engine (give each engine of a venue its own prefix);
-  report ids come from ``next_report_id`` (the venue's shared sequence) or count from 1.
-
-Nothing here reads a clock: every command takes the time ``at`` that its reports carry.
+Every command returns the reports it caused, in order; nothing here reads a clock (each
+command takes the time ``at`` that its reports carry). The policies — self-trade
+prevention, stops, FOK, OCO, commission, ids — are set out in docs/simulated-exchange.md.
 """
 
 from __future__ import annotations
