@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -151,6 +152,18 @@ def test_market_data_lists_instruments_and_serves_the_latest_values(
     assert Decimal(body["quote"]["ask_price"]) > Decimal(body["quote"]["bid_price"])
     assert body["bar_1m"]["timeframe"] == "1m"
     assert len(body["book"]["bids"]) >= 3
+    assert body["anomalies"] == {}  # a clean synthetic stream
+
+
+def test_market_data_counts_the_anomalies_kept_out(server: str, market: PaperMarket) -> None:
+    btc = market.instruments[0]
+    quote = market.pipeline.latest_quote(btc.id)
+    assert quote is not None
+    crossed = replace(quote, bid_price=quote.ask_price + btc.tick_size)
+    assert market.pipeline.on_data(crossed) is not None
+    body = httpx.get(f"{server}/api/v1/market-data/{btc.id}").json()
+    assert body["anomalies"] == {"crossed_book": 1}
+    assert body["quote"] == {**body["quote"], "bid_price": str(quote.bid_price)}
 
 
 def test_market_data_of_an_unknown_instrument_is_a_404_problem(server: str) -> None:

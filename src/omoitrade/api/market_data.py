@@ -48,7 +48,8 @@ async def instruments(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/{instrument_id}")
 async def latest(instrument_id: UUID, request: Request) -> dict[str, Any]:
-    """The latest clean quote, trade, one-minute bar and book snapshot (Decimals as strings)."""
+    """The latest clean quote, trade, one-minute bar and book (Decimals as strings), and how
+    many updates of each anomaly kind were kept out so far."""
     market = _market(request)
     key = InstrumentId(int=instrument_id.int)
     try:
@@ -63,4 +64,5 @@ async def latest(instrument_id: UUID, request: Request) -> dict[str, Any]:
         "last_trade": _json(pipeline.latest_trade(key)),
         "bar_1m": _json(pipeline.latest_bar(key, Timeframe.M1)),
         "book": _json(pipeline.latest_book(key)),
+        "anomalies": market.detector.counts(key),
     }
