@@ -8,7 +8,7 @@ from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import AgentRole, AgentStatus, TaskCategory, TaskStatus
-from omoitrade.model.fields import normalize_fields
+from omoitrade.model.fields import normalize_fields, require_timestamp
 from omoitrade.model.identifiers import (
     AgentId,
     InstrumentId,
@@ -44,7 +44,7 @@ class TradingAgent:
         require_utc("last_heartbeat_at", self.last_heartbeat_at)
 
     def heartbeat(self, at: datetime) -> None:
-        require_utc("at", at)
+        require_timestamp("at", at)
         self.last_heartbeat_at = at
 
 

@@ -763,3 +763,12 @@ def test_trade_rules(instrument: Instrument, field: str, value: object, rule: st
     order = make_order(PortfolioId.new(), instrument)
 
     assert error_of(make_trade, order, **{field: value}) == (field, rule)
+
+
+def test_a_heartbeat_needs_a_time() -> None:
+    from omoitrade.testing.factories import make_agent
+
+    agent = make_agent()
+    with pytest.raises(ValidationError, match="at: must be a datetime"):
+        agent.heartbeat(None)  # type: ignore[arg-type]
+    assert agent.last_heartbeat_at is None
