@@ -20,6 +20,7 @@ from omoitrade.core.clock import LiveClock
 from omoitrade.core.errors import OmoiError
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
 from omoitrade.runtime.paper import PaperMarket, PaperMarketConfig
+from omoitrade.runtime.process import tune_gc
 from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
 
@@ -59,6 +60,7 @@ def run(
         instruments = uow.instruments.list(uow.instruments.table.c.exchange == SIM_EXCHANGE)
     market = PaperMarket(LiveClock(), instruments, PaperMarketConfig(seed=seed))
     api = create_app(settings, database, market) if serve else None
+    tune_gc()
     try:
         asyncio.run(run_session(market, console, api, host, port, duration))
     except KeyboardInterrupt:

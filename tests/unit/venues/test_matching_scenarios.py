@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from decimal import Decimal as D
 from typing import Any
@@ -29,7 +28,6 @@ from omoitrade.model.venue import (
     VenueReport,
 )
 from omoitrade.testing.factories import T0, make_instrument
-from omoitrade.venues.sim import book
 from omoitrade.venues.sim.matching import MatchingEngine
 
 BTC = make_instrument()  # BTC/USD: tick 0.01, lot 0.0001, minimum 0.0001
@@ -815,31 +813,18 @@ def test_invalid_id_prefix_is_refused_at_construction() -> None:
         MatchingEngine(BTC, id_prefix="has space")
 
 
-def test_reports_are_genuine_frozen_execution_reports() -> None:
-    assert book.FAST_REPORTS
-    v = Venue()
+def test_reports_are_genuine_immutable_execution_reports() -> None:
+    v = Venue(maker_fee=D("0.001"), taker_fee=D("0.002"))
     v.sell("s1", "1", "100.00", account=ALICE)
-    report = v.buy("b1", "1", "100.00")[1]
-    assert type(report) is ExecutionReport
-    rebuilt = ExecutionReport(
-        **{f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
-    )
-    assert rebuilt == report and hash(rebuilt) == hash(report) and repr(rebuilt) == repr(report)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        report.price = D("1")  # type: ignore[misc]
-
-
-def test_reports_are_the_same_through_the_plain_constructor(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def session() -> list[ExecutionReport]:
-        v = Venue(maker_fee=D("0.001"), taker_fee=D("0.002"))
-        v.sell("s1", "1", "100.00", account=ALICE)
-        return v.buy("b1", "1.5", "100.00") + v.engine.open_orders(BOB, T0)
-
-    fast = session()
-    monkeypatch.setattr(book, "FAST_REPORTS", False)
-    assert session() == fast
+    reports = v.buy("b1", "1.5", "100.00") + v.engine.open_orders(BOB, T0)
+    for report in reports:
+        assert type(report) is ExecutionReport
+        rebuilt = ExecutionReport(**report._asdict())  # through the checked constructor
+        assert rebuilt == report and hash(rebuilt) == hash(report)
+        assert repr(rebuilt) == repr(report)
+        assert report != tuple(report)  # equal only to another report
+        with pytest.raises(AttributeError):
+            report.price = D("1")  # type: ignore[misc]
 
 
 def test_update_reference_price_refuses_a_non_positive_price() -> None:

@@ -7,7 +7,7 @@ are keyed by ticks, asks by minus ticks), so the best level is ``keys[-1]`` and 
 is a ``list.pop()``. A level's queue is a deque in arrival order; an order that leaves the
 book early (cancel, amend) is marked dead and skipped when it reaches the front, while the
 level's live ``size`` and ``count`` are kept exact at once. An order describes itself as an
-:class:`ExecutionReport` (see :class:`_ReportDraft` for how that is made fast).
+:class:`ExecutionReport`, built straight from its fields in one call.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from bisect import bisect_left, insort
 from collections import deque
 from datetime import datetime
 from decimal import Decimal, localcontext
-from typing import Any
 
 from omoitrade.model.enums import ExecType, Liquidity, OrderSide, OrderStatus
 from omoitrade.model.identifiers import VenueOrderId, VenueTradeId
@@ -24,46 +23,7 @@ from omoitrade.model.money import ZERO
 from omoitrade.model.venue import ExecutionReport, SubmitOrder
 
 _COMPACT_SLACK = 32  # a queue holding this many more dead than live entries is compacted
-_TRADE, _PARTIAL, _FILLED = ExecType.TRADE, OrderStatus.PARTIAL, OrderStatus.FILLED
-_FIELD_NAMES = (  # ExecutionReport's fields, in its order
-    "report_id exec_type timestamp account_id instrument_id client_order_id venue_order_id side"
-    " order_type time_in_force order_status quantity filled_quantity leaves_quantity price"
-    " stop_price last_quantity last_price trade_id liquidity commission commission_currency"
-    " reason"
-)
-_FIELDS = tuple(_FIELD_NAMES.split())
-
-
-class _ReportDraft:
-    """ExecutionReport's slots, writable: filled in, then turned into an ExecutionReport.
-
-    A frozen dataclass sets each field through ``object.__setattr__`` (about 4 us per report
-    on a slow core); writing the slots of this twin and switching its class is several times
-    faster and gives a genuine, equal, frozen ExecutionReport. Done only while the two
-    layouts match and ExecutionReport has no ``__post_init__`` (else via the constructor).
-    """
-
-    __slots__ = _FIELDS
-
-
-def _can_switch_class() -> bool:
-    if getattr(ExecutionReport, "__slots__", ()) != _FIELDS:
-        return False
-    if hasattr(ExecutionReport, "__post_init__"):
-        return False
-    try:
-        draft: Any = _ReportDraft()
-        draft.__class__ = ExecutionReport
-    except TypeError:  # an interpreter that refuses the layout switch
-        return False
-    return True
-
-
-FAST_REPORTS = _can_switch_class()
-
-
-def _constructed(draft: Any) -> ExecutionReport:
-    return ExecutionReport(**{name: getattr(draft, name) for name in _FIELDS})
+_new_report = tuple.__new__  # the fields in ExecutionReport's order, unchecked: fast
 
 
 def to_units(value: Decimal, step: Decimal) -> int | None:
@@ -83,38 +43,42 @@ def to_units(value: Decimal, step: Decimal) -> int | None:
     return int(whole)
 
 
+_ORDER_FIELDS = (  # BookOrder's
+    "account_id",
+    "client_order_id",
+    "command",
+    "filled",
+    "instrument_id",
+    "is_buy",
+    "left",
+    "live",
+    "lots",
+    "oco_group",
+    "order_type",
+    "post_only",
+    "price",
+    "quantity",
+    "seq",
+    "side",
+    "stop_price",
+    "stop_ticks",
+    "ticks",
+    "time_in_force",
+    "triggered",
+    "venue_order_id",
+)
+
+
 class BookOrder:
     """A working order: resting in a level, waiting for its stop, or being matched.
 
     ``seq`` orders stops of equal price (smaller is earlier); ``lots`` is the ordered size and
     ``left`` what is still working, in lots, and ``filled`` the filled quantity; ``ticks`` is
     the limit price in ticks (None for a market order or a STOP). ``live`` turns False when
-    the order leaves the book.
+    the order leaves the book; ``command`` is the SubmitOrder it came from.
     """
 
-    __slots__ = (
-        "account_id",
-        "client_order_id",
-        "filled",
-        "instrument_id",
-        "is_buy",
-        "left",
-        "live",
-        "lots",
-        "oco_group",
-        "order_type",
-        "post_only",
-        "price",
-        "quantity",
-        "seq",
-        "side",
-        "stop_price",
-        "stop_ticks",
-        "ticks",
-        "time_in_force",
-        "triggered",
-        "venue_order_id",
-    )
+    __slots__ = _ORDER_FIELDS
 
     def __init__(
         self,
@@ -125,6 +89,7 @@ class BookOrder:
         ticks: int | None,
         stop_ticks: int | None,
     ) -> None:
+        self.command = command
         self.seq = seq
         self.venue_order_id = venue_order_id
         self.account_id = command.account_id
@@ -153,30 +118,13 @@ class BookOrder:
 
     def requeued(self) -> BookOrder:
         """A live copy, for an amend that loses time priority (once this one left the book)."""
-        copy = object.__new__(BookOrder)
-        for name in BookOrder.__slots__:
+        copy = BookOrder(
+            self.command, self.seq, self.venue_order_id, self.lots, self.ticks, self.stop_ticks
+        )
+        for name in _ORDER_FIELDS:
             setattr(copy, name, getattr(self, name))
         copy.live = True
         return copy
-
-    def _draft(self, report_id: int, exec_type: ExecType, at: datetime) -> Any:
-        """A report under construction with this order's own fields filled in."""
-        r: Any = _ReportDraft()
-        r.report_id = report_id
-        r.exec_type = exec_type
-        r.timestamp = at
-        r.account_id = self.account_id
-        r.instrument_id = self.instrument_id
-        r.client_order_id = self.client_order_id
-        r.venue_order_id = self.venue_order_id
-        r.side = self.side
-        r.order_type = self.order_type
-        r.time_in_force = self.time_in_force
-        r.quantity = self.quantity
-        r.filled_quantity = self.filled
-        r.price = self.price
-        r.stop_price = self.stop_price
-        return r
 
     def report(
         self,
@@ -188,51 +136,58 @@ class BookOrder:
         reason: str | None = None,
     ) -> ExecutionReport:
         """A report without a fill; ``done`` when nothing is left working."""
-        r = self._draft(report_id, exec_type, at)
-        r.order_status = status
-        r.leaves_quantity = ZERO if done else self.quantity - self.filled
-        r.last_quantity = r.last_price = r.trade_id = r.liquidity = None
-        r.commission = ZERO
-        r.commission_currency = None
-        r.reason = reason
-        return _finished(r)
+        leaves = ZERO if done else self.quantity - self.filled
+        return self.full_report(
+            report_id, exec_type, status, at, leaves, None, None, None, None, ZERO, None, reason
+        )
 
-    def fill_report(
+    def full_report(
         self,
         report_id: int,
+        exec_type: ExecType,
+        status: OrderStatus,
         at: datetime,
-        quantity: Decimal,
-        price: Decimal,
-        trade_id: VenueTradeId,
-        liquidity: Liquidity,
+        leaves: Decimal,
+        quantity: Decimal | None,
+        price: Decimal | None,
+        trade_id: VenueTradeId | None,
+        liquidity: Liquidity | None,
         commission: Decimal,
-        currency: str,
+        currency: str | None,
+        reason: str | None,
     ) -> ExecutionReport:
-        """The TRADE report of a fill of ``quantity`` at ``price`` (already counted)."""
-        r = self._draft(report_id, _TRADE, at)
-        if self.left:
-            r.order_status = _PARTIAL
-            r.leaves_quantity = self.quantity - self.filled
-        else:
-            r.order_status = _FILLED
-            r.leaves_quantity = ZERO
-        r.last_quantity = quantity
-        r.last_price = price
-        r.trade_id = trade_id
-        r.liquidity = liquidity
-        r.commission = commission
-        r.commission_currency = currency
-        r.reason = None
-        return _finished(r)
+        """The report with every field given (one call per report on the hot paths).
 
-
-def _finished(r: Any) -> ExecutionReport:
-    """The draft as a genuine ExecutionReport (see FAST_REPORTS)."""
-    if FAST_REPORTS:
-        r.__class__ = ExecutionReport
-        report: ExecutionReport = r
-        return report
-    return _constructed(r)
+        For a fill, ``quantity`` at ``price`` is the fill, already counted in ``filled``.
+        """
+        return _new_report(
+            ExecutionReport,
+            (
+                report_id,
+                exec_type,
+                at,
+                self.account_id,
+                self.instrument_id,
+                self.client_order_id,
+                self.venue_order_id,
+                self.side,
+                self.order_type,
+                self.time_in_force,
+                status,
+                self.quantity,
+                self.filled,
+                leaves,
+                self.price,
+                self.stop_price,
+                quantity,
+                price,
+                trade_id,
+                liquidity,
+                commission,
+                currency,
+                reason,
+            ),
+        )
 
 
 class PriceLevel:

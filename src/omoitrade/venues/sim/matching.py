@@ -49,6 +49,7 @@ _MAKER, _TAKER = Liquidity.MAKER, Liquidity.TAKER
 _LIMIT, _STOP_LIMIT = OrderType.LIMIT, OrderType.STOP_LIMIT
 _PRICED, _STOPPED = (_LIMIT, _STOP_LIMIT), (OrderType.STOP, _STOP_LIMIT)
 _DAY, _IOC, _FOK = TimeInForce.DAY, TimeInForce.IOC, TimeInForce.FOK
+_UNIT_CACHE = 65_536  # entries in each of the quantity->lots and price->ticks caches
 _new_str = str.__new__  # ids built on a prefix checked once need no re-validation
 
 
@@ -83,6 +84,8 @@ class MatchingEngine:
         self._finished_old: dict[_Key, OrderStatus] = {}
         self._oco: dict[tuple[AccountId, str], dict[ClientOrderId, None]] = {}
         self._quantities: dict[int, Decimal] = {}  # lots -> Decimal, for reports
+        self._lots: dict[Decimal, int] = {}  # quantity -> lots, and price -> ticks: caches
+        self._ticks: dict[Decimal, int] = {}
         self._last_price: Decimal | None = None
         self._high: int | None = None  # the trigger price of buy stops, in ticks
         self._low: int | None = None  # of sell stops (differs only for an off-tick reference)
@@ -96,7 +99,12 @@ class MatchingEngine:
         order = self._accept(command)
         if isinstance(order, str):
             return [order_rejected(self._next_report_id(), command, order, at)]
-        reports = [order.report(self._next_report_id(), _NEW, _SUBMITTED, at)]
+        reports = [
+            order.full_report(
+                self._next_report_id(), _NEW, _SUBMITTED, at, order.quantity,
+                None, None, None, None, ZERO, None, None,
+            )
+        ]  # fmt: skip
         self._traded = False
         if order.stop_ticks is not None:
             self._stops.add(order)
@@ -232,9 +240,12 @@ class MatchingEngine:
     def _accept(self, c: SubmitOrder) -> BookOrder | str:
         """A new working order for ``c``, or why it is rejected."""
         kind, price, stop = c.order_type, c.price, c.stop_price
-        lots = to_units(c.quantity, self._lot)
-        ticks = None if price is None else to_units(price, self._tick)
-        stop_ticks = None if stop is None else to_units(stop, self._tick)
+        try:
+            lots = self._lots.get(c.quantity) or self._units(c.quantity, self._lot, self._lots)
+            ticks = None if price is None else (self._ticks.get(price) or self._to_ticks(price))
+            stop_ticks = None if stop is None else (self._ticks.get(stop) or self._to_ticks(stop))
+        except TypeError:  # a signalling NaN has no hash
+            return self._problem(c)
         if (
             lots is None
             or lots < self._min_lots
@@ -255,6 +266,24 @@ class MatchingEngine:
         venue_order_id = _new_str(VenueOrderId, f"{self._prefix}-{number}")
         return BookOrder(c, number, venue_order_id, lots, ticks, stop_ticks)
 
+    @staticmethod
+    def _units(value: Decimal, step: Decimal, known: dict[Decimal, int]) -> int | None:
+        """``to_units``, remembered in ``known`` (a bounded cache: sizes and prices repeat)."""
+        try:
+            units = known.get(value)
+        except TypeError:  # a signalling NaN has no hash
+            return None
+        if units is None:
+            units = to_units(value, step)
+            if units is not None:
+                if len(known) >= _UNIT_CACHE:
+                    known.clear()
+                known[value] = units
+        return units
+
+    def _to_ticks(self, price: Decimal) -> int | None:
+        return self._units(price, self._tick, self._ticks)
+
     def _problem(self, c: SubmitOrder) -> str:
         values = (("quantity", c.quantity), ("price", c.price), ("stop price", c.stop_price))
         for name, value in values:
@@ -268,8 +297,9 @@ class MatchingEngine:
         if tif is _FOK and not self._fillable(order):
             reports.append(self._end(order, _EXPIRED, "FOK order cannot be filled completely", at))
             return
-        ticks = order.ticks
-        if self._crosses(order.is_buy, ticks):
+        ticks, is_buy = order.ticks, order.is_buy
+        keys = self._asks.keys if is_buy else self._bids.keys  # as in _crosses, inlined
+        if keys and (ticks is None or (-keys[-1] <= ticks if is_buy else keys[-1] >= ticks)):
             self._match(order, at, reports)
             if not order.left:
                 return
@@ -278,7 +308,7 @@ class MatchingEngine:
         elif tif is _IOC or tif is _FOK:
             reports.append(self._end(order, _EXPIRED, f"{tif} remainder", at))
         else:
-            (self._bids if order.is_buy else self._asks).add(order)
+            (self._bids if is_buy else self._asks).add(order)
             self._enlist(order)
 
     def _crosses(self, is_buy: bool, ticks: int | None) -> bool:
@@ -298,6 +328,7 @@ class MatchingEngine:
         cur = self._currency
         taker_fee, maker_fee = self._taker_fee, self._maker_fee
         trade_prefix = f"{self._prefix}-T"
+        as_taker = (taker, _TAKER, taker_fee)
         price: Decimal = ZERO
         traded_at = 0  # ticks of the latest trade
         while taker.left and keys:
@@ -328,10 +359,18 @@ class MatchingEngine:
                 traded_at = ticks
                 trade_id = _new_str(VenueTradeId, f"{trade_prefix}{next(numbers)}")
                 value = price * qty
-                fee = value * taker_fee if taker_fee else ZERO
-                reports.append(taker.fill_report(ids(), at, qty, price, trade_id, _TAKER, fee, cur))
-                fee = value * maker_fee if maker_fee else ZERO
-                reports.append(maker.fill_report(ids(), at, qty, price, trade_id, _MAKER, fee, cur))
+                for order, liquidity, rate in (as_taker, (maker, _MAKER, maker_fee)):
+                    if order.left:
+                        status, leaves = _PARTIAL, order.quantity - order.filled
+                    else:
+                        status, leaves = _FILLED, ZERO
+                    fee = value * rate if rate else ZERO
+                    reports.append(
+                        order.full_report(
+                            ids(), _TRADE, status, at, leaves, qty, price, trade_id, liquidity,
+                            fee, cur, None,
+                        )
+                    )  # fmt: skip
                 if not maker.left:
                     queue.popleft()
                     maker.live = False
