@@ -193,6 +193,14 @@ class ExecType(StrEnum):
     STATUS = "STATUS"  # answer to a status query, nothing changed
 
 
+class DeliveryFailure(StrEnum):
+    """Why a command did not get a clear answer from its venue, and what that implies."""
+
+    TRANSIENT = "TRANSIENT"  # not received (refused connection, 5xx, rate limit): resend
+    AMBIGUOUS = "AMBIGUOUS"  # sent, no answer (timeout, disconnect): ask before resending
+    PERMANENT = "PERMANENT"  # refused for good (bad credentials, malformed): never resend
+
+
 class Liquidity(StrEnum):
     """Whether a fill added liquidity to the book (maker) or took it (taker)."""
 

@@ -121,8 +121,15 @@ class OrderAmended(OrderEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderFillEvent(OrderEvent):
-    """A fill of an order, with the order's totals after it."""
+    """A fill of an order, with the order's totals after it.
 
+    It names the portfolio, instrument and side, so that positions are built
+    from fill events alone.
+    """
+
+    portfolio_id: PortfolioId
+    instrument_id: InstrumentId
+    side: OrderSide
     trade_id: TradeId
     exchange_trade_id: VenueTradeId
     fill_quantity: Decimal

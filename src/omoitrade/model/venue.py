@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from omoitrade.model.enums import (
+    DeliveryFailure,
     ExecType,
     Liquidity,
     OrderSide,
@@ -149,7 +150,24 @@ class CommandRejected:
     order_status: OrderStatus | None = None
 
 
-VenueReport = ExecutionReport | CommandRejected
+@dataclass(frozen=True, slots=True)
+class CommandFailed:
+    """A command whose delivery to the venue failed before any report about it.
+
+    ``failure`` says what the sender may do: resend a TRANSIENT one (after
+    ``retry_after`` seconds if the venue said so), ask the venue about an
+    AMBIGUOUS one before resending it (it may be working), never resend a
+    PERMANENT one.
+    """
+
+    timestamp: datetime
+    command: SubmitOrder | CancelOrder | AmendOrder
+    failure: DeliveryFailure
+    reason: str
+    retry_after: float | None = None
+
+
+VenueReport = ExecutionReport | CommandRejected | CommandFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +220,13 @@ class VenueAdapter(Protocol):
         """Deliver quotes, trade ticks, book snapshots and bars to ``handler``."""
         ...
 
+    async def order_status(
+        self, account_id: AccountId, client_order_id: ClientOrderId
+    ) -> ExecutionReport | None:
+        """The order's latest state as a STATUS report (working or finished), or None if
+        the venue has never accepted it (a targeted query, for an ambiguous outcome)."""
+        ...
+
     async def open_orders(self, account_id: AccountId) -> list[ExecutionReport]:
         """The account's working orders, as STATUS reports."""
         ...
@@ -219,7 +244,9 @@ __all__ = [
     "AmendOrder",
     "Balance",
     "CancelOrder",
+    "CommandFailed",
     "CommandRejected",
+    "DeliveryFailure",
     "ExecType",
     "ExecutionReport",
     "Liquidity",

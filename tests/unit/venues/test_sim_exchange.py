@@ -224,3 +224,21 @@ def test_reports_carry_their_own_enum_types() -> None:
     for report in reports:
         assert type(report.exec_type) is ExecType
         assert type(report.order_status) is OrderStatus
+
+
+def test_order_status_answers_a_targeted_query_for_working_finished_and_unknown_orders() -> None:
+    clock = SimulatedClock(START_NS)
+    venue = exchange(clock)
+    venue.submit(limit(MAKER, "ask-1", OrderSide.SELL, "1", "42000.00"))
+    venue.submit(limit(ME, "bid-1", OrderSide.BUY, "0.5", "41000.00"))
+    venue.submit(market("buy-1", OrderSide.BUY, "0.5"))
+
+    working = asyncio.run(venue.order_status(ME, ClientOrderId("bid-1")))
+    filled = asyncio.run(venue.order_status(ME, ClientOrderId("buy-1")))
+    unknown = asyncio.run(venue.order_status(ME, ClientOrderId("never-sent")))
+
+    assert working is not None and working.exec_type is ExecType.STATUS
+    assert (working.order_status, working.leaves_quantity) == (OrderStatus.SUBMITTED, D("0.5"))
+    assert filled is not None and filled.order_status is OrderStatus.FILLED
+    assert filled.filled_quantity == D("0.5") and filled.trade_id is None
+    assert unknown is None

@@ -23,7 +23,7 @@ from typing import Protocol
 from omoitrade.core.clock import Clock, TimeEvent
 from omoitrade.core.errors import Conflict, NotFound
 from omoitrade.model.enums import ExecType, Liquidity, OrderSide, OrderType
-from omoitrade.model.identifiers import AccountId, InstrumentId
+from omoitrade.model.identifiers import AccountId, ClientOrderId, InstrumentId
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.market_data import Bar, BookLevel, OrderBook, Quote, TradeTick
 from omoitrade.model.money import ZERO
@@ -31,6 +31,7 @@ from omoitrade.model.venue import (
     AmendOrder,
     Balance,
     CancelOrder,
+    CommandFailed,
     ExecutionReport,
     MarketData,
     MarketDataHandler,
@@ -88,6 +89,7 @@ class SimulatedExchange:
         self._report_handlers: list[ReportHandler] = []
         self._data_handlers: list[MarketDataHandler] = []
         self._fills: list[ExecutionReport] = []
+        self._latest: dict[tuple[AccountId, ClientOrderId], ExecutionReport] = {}  # per order
         self._locks: dict[tuple[AccountId, str], tuple[str, Decimal]] = {}
         self._background: set[AccountId] = set()
         report_ids = self._report_ids = count(1).__next__
@@ -154,6 +156,24 @@ class SimulatedExchange:
     def amend(self, command: AmendOrder) -> None:
         self._to_venue.after(
             self.config.latency.order_ack_ns, lambda: self._route("amend", command)
+        )
+
+    async def order_status(
+        self, account_id: AccountId, client_order_id: ClientOrderId
+    ) -> ExecutionReport | None:
+        latest = self._latest.get((account_id, client_order_id))
+        if latest is None:
+            return None
+        return latest._replace(
+            report_id=self._report_ids(),
+            exec_type=ExecType.STATUS,
+            timestamp=self.clock.utc_now(),
+            last_quantity=None,
+            last_price=None,
+            trade_id=None,
+            liquidity=None,
+            commission=ZERO,
+            commission_currency=None,
         )
 
     async def open_orders(self, account_id: AccountId) -> list[ExecutionReport]:
@@ -249,7 +269,7 @@ class SimulatedExchange:
         for report in reports:
             if isinstance(report, ExecutionReport):
                 self._book_keeping(report)
-            if report.account_id in self._background:
+            if isinstance(report, CommandFailed) or report.account_id in self._background:
                 continue
             delay = (
                 self.config.latency.fill_ns
@@ -280,6 +300,7 @@ class SimulatedExchange:
                 )
         if account is None:
             return
+        self._latest[report.account_id, report.client_order_id] = report
         account.apply_fill(report, instrument)
         key = (report.account_id, str(report.client_order_id))
         previous = self._locks.pop(key, None)
