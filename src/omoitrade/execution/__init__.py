@@ -1,0 +1,1 @@
+"""Order management: the order's path from request to venue and back, durable and exact."""

@@ -1,0 +1,344 @@
+"""The order manager: submit, cancel, amend; durable before the venue hears of it.
+
+An order's path: ``submit`` -> idempotency by client order id -> instrument rules ->
+pre-trade check (risk) -> journal (durable) -> venue. The venue's reports come back
+through :meth:`OrderManager.on_report` (see ``execution.report_handling``); every change
+is journaled with its event, then published on the bus. Policies are in
+docs/order-management.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from omoitrade.core.bus import MessageBus
+from omoitrade.core.clock import Clock
+from omoitrade.core.errors import Conflict, NotFound, OmoiError
+from omoitrade.core.ids import IdGenerator
+from omoitrade.execution.journal import OrderJournal
+from omoitrade.execution.registry import OrderRegistry
+from omoitrade.execution.report_handling import ReportHandling
+from omoitrade.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from omoitrade.model.events import DomainEvent, OrderCancelled, OrderRejected, OrderSubmitted
+from omoitrade.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    EventId,
+    InstrumentId,
+    OrderId,
+    PortfolioId,
+    SignalId,
+)
+from omoitrade.model.instruments import Instrument
+from omoitrade.model.orders import Order, order_violations
+from omoitrade.model.trades import Trade
+from omoitrade.model.venue import AmendOrder, CancelOrder, SubmitOrder, VenueAdapter
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """What a caller asks for; the order manager makes the :class:`Order` from it."""
+
+    portfolio_id: PortfolioId
+    instrument_id: InstrumentId
+    client_order_id: ClientOrderId
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    signal_id: SignalId | None = None
+
+    def same_order(self, order: Order) -> bool:
+        """Whether ``order`` is what this request asks for (for idempotent resubmits)."""
+        return (
+            order.portfolio_id == self.portfolio_id
+            and order.instrument_id == self.instrument_id
+            and order.side == self.side
+            and order.order_type == self.order_type
+            and order.quantity == self.quantity
+            and order.price == self.price
+            and order.stop_price == self.stop_price
+            and order.time_in_force == self.time_in_force
+            and order.signal_id == self.signal_id
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreTradeRejection:
+    """Why a pre-trade check refused an order: a stable ``code`` and a human reason."""
+
+    code: str
+    reason: str
+
+
+# The order as it would be, and the working order it changes (an amend) or None.
+PreTradeCheck = Callable[[Order, Order | None], PreTradeRejection | None]
+
+
+class AmendRefused(OmoiError):
+    """An amend broke an instrument rule or a pre-trade check; the order is unchanged."""
+
+    code = "amend-refused"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderManagerConfig:
+    """How long an unclear submit may stay unknown at the venue, and the retry budget."""
+
+    not_found_grace_ns: int = 2_000_000_000  # a targeted "not found" counts after this
+    max_attempts: int = 5  # sends of one command, the first included
+    finished_memory: int = 100_000  # finished orders kept in memory for late reports
+
+
+class OrderManager:
+    """Every order of the portfolios it serves goes through here, and only here."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        bus: MessageBus,
+        journal: OrderJournal,
+        venues: Mapping[str, VenueAdapter],
+        instruments: Mapping[InstrumentId, Instrument],
+        accounts: Mapping[PortfolioId, AccountId],
+        pre_trade_check: PreTradeCheck | None = None,
+        ids: IdGenerator | None = None,
+        config: OrderManagerConfig | None = None,
+    ) -> None:
+        self.clock = clock
+        self.bus = bus
+        self.journal = journal
+        self.venues = dict(venues)
+        self.instruments = dict(instruments)
+        self.accounts = dict(accounts)
+        self.config = config or OrderManagerConfig()
+        self.ids = ids or IdGenerator(clock.timestamp_ns)
+        self._check = pre_trade_check
+        self.registry = OrderRegistry(self.config.finished_memory)
+        self.reports = ReportHandling(self)
+        for order in journal.open_orders():
+            self._remember(order)
+        for venue in self.venues.values():
+            venue.on_report(self.reports.on_report)
+
+    # --- commands ---------------------------------------------------------------------------
+    def submit(self, request: OrderRequest) -> Order:
+        """The order for ``request``: journaled, then sent; or REJECTED with its reason.
+
+        A second submit of the same client order id returns the first order and sends
+        nothing; the same id with different fields raises Conflict.
+        """
+        existing = self._known(request.portfolio_id, request.client_order_id)
+        if existing is not None:
+            if not request.same_order(existing):
+                raise Conflict(
+                    f"client order id {request.client_order_id} is already used for a "
+                    f"different order ({existing.id})"
+                )
+            return existing
+        instrument = self.instruments.get(request.instrument_id)
+        if instrument is None:
+            raise NotFound("instrument", request.instrument_id)
+        account_id = self.accounts.get(request.portfolio_id)
+        if account_id is None:
+            raise NotFound("portfolio account", request.portfolio_id)
+        now = self.clock.utc_now()
+        order = Order(
+            id=OrderId.new(self.ids),
+            portfolio_id=request.portfolio_id,
+            instrument_id=request.instrument_id,
+            client_order_id=request.client_order_id,
+            order_type=request.order_type,
+            side=request.side,
+            quantity=request.quantity,
+            price=request.price,
+            stop_price=request.stop_price,
+            time_in_force=request.time_in_force,
+            signal_id=request.signal_id,
+            created_at=now,
+        )
+        submitted = self._submitted_event(order)
+        problem = self._problem(order, instrument)
+        if problem is not None:
+            order.reject(problem, now)
+            rejected = OrderRejected(
+                event_id=self.new_event_id(), occurred_at=now, order_id=order.id, reason=problem
+            )
+            self.record([order], [], [submitted, rejected])
+            self.registry.add(order, account_id, set())
+            return order
+        order.submit(now)
+        self.record([order], [], [submitted])
+        self.registry.add(order, account_id, set())
+        self.send_submit(order)
+        return order
+
+    def cancel(
+        self, portfolio_id: PortfolioId, client_order_id: ClientOrderId, reason: str = "requested"
+    ) -> Order:
+        """Ask the venue to cancel; the order is CANCELLED when the venue says so."""
+        order = self._open_order(portfolio_id, client_order_id)
+        if order.status is OrderStatus.PENDING:  # never sent: nothing to ask the venue
+            now = self.clock.utc_now()
+            order.cancel(reason, now)
+            event = OrderCancelled(
+                event_id=self.new_event_id(), occurred_at=now, order_id=order.id, reason=reason
+            )
+            self.record([], [order], [event])
+            return order
+        account_id = self.registry.account_of(order)
+        self.send(order, CancelOrder(account_id, client_order_id, order.instrument_id))
+        return order
+
+    def amend(
+        self,
+        portfolio_id: PortfolioId,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> Order:
+        """Ask the venue to change a working order; it changes when the venue says REPLACED.
+
+        The amended order must pass the instrument's rules and the pre-trade check, as the
+        order it would become (AmendRefused otherwise, and nothing is sent).
+        """
+        order = self._open_order(portfolio_id, client_order_id)
+        proposed = replace(order)
+        proposed.amend(self.clock.utc_now(), quantity=quantity, price=price, stop_price=stop_price)
+        problem = self._problem(proposed, self.instruments[order.instrument_id], order)
+        if problem is not None:
+            raise AmendRefused(problem)
+        command = AmendOrder(
+            self.registry.account_of(order),
+            client_order_id,
+            order.instrument_id,
+            quantity=quantity,
+            price=price,
+            stop_price=stop_price,
+        )
+        self.send(order, command)
+        return order
+
+    def cancel_all(
+        self, portfolio_id: PortfolioId, instrument_id: InstrumentId | None = None,
+        reason: str = "cancel all",
+    ) -> list[Order]:  # fmt: skip
+        """Cancel every open order of the portfolio (of one instrument, if given)."""
+        chosen = [
+            o
+            for o in self.registry.open_orders()
+            if o.portfolio_id == portfolio_id
+            and (instrument_id is None or o.instrument_id == instrument_id)
+        ]
+        return [self.cancel(portfolio_id, o.client_order_id, reason) for o in chosen]
+
+    # --- queries ----------------------------------------------------------------------------
+    def order(self, portfolio_id: PortfolioId, client_order_id: ClientOrderId) -> Order | None:
+        return self._known(portfolio_id, client_order_id)
+
+    def open_orders(self, portfolio_id: PortfolioId | None = None) -> list[Order]:
+        return [
+            o
+            for o in self.registry.open_orders()
+            if portfolio_id is None or o.portfolio_id == portfolio_id
+        ]
+
+    # --- shared with report handling ------------------------------------------------------
+    def new_event_id(self) -> EventId:
+        return EventId.new(self.ids)
+
+    def record(
+        self,
+        new: Sequence[Order],
+        changed: Sequence[Order],
+        events: Sequence[DomainEvent],
+        trades: Sequence[Trade] = (),
+    ) -> None:
+        """Journal the changes durably, then publish their events (never the other way)."""
+        self.journal.write(new, changed, trades, events)
+        publish = self.bus.publish
+        for event in events:
+            publish(event.topic, event)
+
+    def send_submit(self, order: Order) -> None:
+        """Send ``order`` to its venue (first time, or again after a clear non-delivery)."""
+        instrument = self.instruments[order.instrument_id]
+        command = SubmitOrder(
+            account_id=self.registry.account_of(order),
+            client_order_id=order.client_order_id,
+            instrument_id=order.instrument_id,
+            side=order.side,
+            order_type=order.order_type,
+            quantity=order.quantity,
+            time_in_force=order.time_in_force,
+            price=order.price,
+            stop_price=order.stop_price,
+        )
+        self.reports.sending(order, command)
+        self.venues[instrument.exchange].submit(command)
+
+    def send(self, order: Order, command: CancelOrder | AmendOrder) -> None:
+        instrument = self.instruments[order.instrument_id]
+        self.reports.sending(order, command)
+        if isinstance(command, CancelOrder):
+            self.venues[instrument.exchange].cancel(command)
+        else:
+            self.venues[instrument.exchange].amend(command)
+
+    # --- internals --------------------------------------------------------------------------
+    def _submitted_event(self, order: Order) -> OrderSubmitted:
+        return OrderSubmitted(
+            event_id=self.new_event_id(),
+            occurred_at=order.created_at,
+            order_id=order.id,
+            client_order_id=order.client_order_id,
+            portfolio_id=order.portfolio_id,
+            instrument_id=order.instrument_id,
+            side=order.side,
+            order_type=order.order_type,
+            quantity=order.quantity,
+            time_in_force=order.time_in_force,
+            price=order.price,
+            stop_price=order.stop_price,
+            signal_id=order.signal_id,
+        )
+
+    def _problem(
+        self, order: Order, instrument: Instrument, before: Order | None = None
+    ) -> str | None:
+        violations = order_violations(order, instrument)
+        if violations:
+            return "; ".join(v.message for v in violations)
+        if self._check is not None:
+            rejection = self._check(order, before)
+            if rejection is not None:
+                return f"{rejection.code}: {rejection.reason}"
+        return None
+
+    def _known(self, portfolio_id: PortfolioId, client_order_id: ClientOrderId) -> Order | None:
+        order = self.registry.by_client(portfolio_id, client_order_id)
+        if order is None:
+            order = self.journal.order_by_client_id(portfolio_id, client_order_id)
+            if order is not None:
+                self._remember(order)
+        return order
+
+    def _open_order(self, portfolio_id: PortfolioId, client_order_id: ClientOrderId) -> Order:
+        order = self._known(portfolio_id, client_order_id)
+        if order is None:
+            raise NotFound("order", client_order_id)
+        if not order.is_open:
+            raise Conflict(f"order {client_order_id} is already {order.status}")
+        return order
+
+    def _remember(self, order: Order) -> None:
+        """Take a journaled order into memory, with the venue trade ids applied to it."""
+        trade_ids = {t.exchange_trade_id for t in self.journal.trades_of(order.id)}
+        self.registry.add(order, self.accounts[order.portfolio_id], trade_ids)

@@ -1,0 +1,76 @@
+"""The order manager's memory of its orders: by id, by client order id, by venue account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from omoitrade.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    OrderId,
+    PortfolioId,
+    VenueTradeId,
+)
+from omoitrade.model.orders import Order
+
+
+class OrderRegistry:
+    """Orders known to this process, and the venue trade ids already applied to them.
+
+    Open orders stay until they finish; finished ones are kept for ``finished_memory``
+    more orders (a late duplicate report then still finds its order; older ones are
+    looked up in the journal).
+    """
+
+    def __init__(self, finished_memory: int = 100_000) -> None:
+        self._orders: dict[OrderId, Order] = {}
+        self._by_client: dict[tuple[PortfolioId, ClientOrderId], Order] = {}
+        self._by_account: dict[tuple[AccountId, ClientOrderId], Order] = {}
+        self._accounts: dict[OrderId, AccountId] = {}
+        self._trades: dict[OrderId, set[VenueTradeId]] = {}
+        self._finished: dict[OrderId, None] = {}
+        self._memory = finished_memory
+
+    def add(self, order: Order, account_id: AccountId, trade_ids: set[VenueTradeId]) -> None:
+        self._orders[order.id] = order
+        self._by_client[order.portfolio_id, order.client_order_id] = order
+        self._by_account[account_id, order.client_order_id] = order
+        self._accounts[order.id] = account_id
+        self._trades[order.id] = trade_ids
+        if not order.is_open:
+            self.finished(order)
+
+    def finished(self, order: Order) -> None:
+        """``order`` is done: forget the oldest finished orders beyond the memory."""
+        finished = self._finished
+        finished[order.id] = None
+        while len(finished) > self._memory:
+            oldest = next(iter(finished))
+            del finished[oldest]
+            self._forget(oldest)
+
+    def _forget(self, order_id: OrderId) -> None:
+        order = self._orders.pop(order_id)
+        account_id = self._accounts.pop(order_id)
+        del self._by_client[order.portfolio_id, order.client_order_id]
+        del self._by_account[account_id, order.client_order_id]
+        del self._trades[order_id]
+
+    def get(self, order_id: OrderId) -> Order | None:
+        return self._orders.get(order_id)
+
+    def by_client(self, portfolio_id: PortfolioId, client_order_id: ClientOrderId) -> Order | None:
+        return self._by_client.get((portfolio_id, client_order_id))
+
+    def by_account(self, account_id: AccountId, client_order_id: ClientOrderId) -> Order | None:
+        return self._by_account.get((account_id, client_order_id))
+
+    def account_of(self, order: Order) -> AccountId:
+        return self._accounts[order.id]
+
+    def trade_ids(self, order: Order) -> set[VenueTradeId]:
+        """The venue trade ids applied to ``order`` (the set itself, to add to)."""
+        return self._trades[order.id]
+
+    def open_orders(self) -> Iterator[Order]:
+        return (o for o in self._orders.values() if o.is_open)

@@ -1,0 +1,314 @@
+"""What the order manager does with each venue report, and with commands that got no answer.
+
+Fills apply exactly once, keyed by the venue's trade id (duplicates and replays change
+nothing); a status never moves an order backwards (a stale snapshot cannot undo a newer
+fill). A command that failed to arrive is sent again after a backoff; one whose outcome
+is unclear stays in flight until a targeted query (:meth:`ReportHandling.resolve_in_flight`)
+finds it at the venue, or, after a grace window, does not.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from omoitrade.model.enums import DeliveryFailure, ExecType, OrderStatus
+from omoitrade.model.events import (
+    DomainEvent,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+)
+from omoitrade.model.identifiers import TradeId
+from omoitrade.model.orders import Order
+from omoitrade.model.trades import Trade
+from omoitrade.model.venue import (
+    AmendOrder,
+    CancelOrder,
+    CommandFailed,
+    CommandRejected,
+    ExecutionReport,
+    SubmitOrder,
+    VenueReport,
+)
+
+if TYPE_CHECKING:
+    from omoitrade.execution.order_manager import OrderManager
+
+Command = SubmitOrder | CancelOrder | AmendOrder
+UNKNOWN_REPORT_TOPIC = "execution.unknown_report"  # reports of orders not ours
+COMMAND_REJECTED_TOPIC = "execution.command_rejected"  # a cancel or amend the venue refused
+_DONE = {ExecType.CANCELLED: "cancelled", ExecType.EXPIRED: "expired"}
+
+
+@dataclass(slots=True)
+class InFlight:
+    """A command sent whose outcome is not known yet."""
+
+    order: Order
+    command: Command
+    attempts: int
+    first_sent_ns: int
+    unclear: bool = False  # sent, then a timeout or disconnect: ask before resending
+
+
+class ReportHandling:
+    """The order manager's report side: apply, retry, resolve."""
+
+    def __init__(self, manager: OrderManager) -> None:
+        self.manager = manager
+        self._in_flight: dict[tuple[object, str], InFlight] = {}
+        self._random = random.Random(0)
+
+    # --- sending ----------------------------------------------------------------------------
+    def sending(self, order: Order, command: Command) -> None:
+        """Note ``command`` as sent (again) for ``order``."""
+        key = (order.id, type(command).__name__)
+        flight = self._in_flight.get(key)
+        if flight is None:
+            now = self.manager.clock.timestamp_ns()
+            self._in_flight[key] = InFlight(order, command, 1, now)
+        else:
+            flight.attempts += 1
+            flight.command = command
+
+    def unclear_orders(self) -> list[Order]:
+        """Orders with a command whose outcome the venue has not made clear yet."""
+        return [f.order for f in self._in_flight.values() if f.unclear]
+
+    # --- reports ----------------------------------------------------------------------------
+    def on_report(self, report: VenueReport) -> None:
+        if isinstance(report, ExecutionReport):
+            self._execution(report)
+        elif isinstance(report, CommandRejected):
+            order = self.manager.registry.by_account(report.account_id, report.client_order_id)
+            if order is not None:
+                self._in_flight.pop((order.id, f"{report.command.title()}Order"), None)
+            self.manager.bus.publish(COMMAND_REJECTED_TOPIC, report)
+        else:
+            self._failed(report)
+
+    def _execution(self, r: ExecutionReport) -> None:
+        m = self.manager
+        order = m.registry.by_account(r.account_id, r.client_order_id)
+        if order is None:
+            m.bus.publish(UNKNOWN_REPORT_TOPIC, r)
+            return
+        kind = r.exec_type
+        self._settle(order, kind)
+        if kind is ExecType.TRADE:
+            self._fill(order, r)
+            return
+        at = r.timestamp
+        events: list[DomainEvent] = []
+        if not order.is_open:
+            return  # a late report of a finished order changes nothing
+        if r.venue_order_id is not None and order.exchange_order_id is None:
+            if order.status is OrderStatus.PENDING:
+                order.submit(at)
+            order.acknowledge(r.venue_order_id, at)
+            events.append(
+                OrderAccepted(
+                    event_id=m.new_event_id(),
+                    occurred_at=at,
+                    order_id=order.id,
+                    exchange_order_id=r.venue_order_id,
+                )
+            )
+        if kind is ExecType.REPLACED:
+            order.amend(at, quantity=r.quantity, price=r.price, stop_price=r.stop_price)
+            events.append(
+                OrderAmended(
+                    event_id=m.new_event_id(),
+                    occurred_at=at,
+                    order_id=order.id,
+                    quantity=order.quantity,
+                    price=order.price,
+                    stop_price=order.stop_price,
+                )
+            )
+        elif kind in _DONE or (kind is ExecType.STATUS and r.order_status is OrderStatus.CANCELLED):
+            reason = r.reason or _DONE.get(kind, "cancelled at the venue")
+            order.cancel(reason, at)
+            events.append(
+                OrderCancelled(
+                    event_id=m.new_event_id(), occurred_at=at, order_id=order.id, reason=reason
+                )
+            )
+        elif kind is ExecType.REJECTED or (
+            kind is ExecType.STATUS and r.order_status is OrderStatus.REJECTED
+        ):
+            reason = r.reason or "rejected by the venue"
+            order.reject(reason, at)
+            events.append(
+                OrderRejected(
+                    event_id=m.new_event_id(), occurred_at=at, order_id=order.id, reason=reason
+                )
+            )
+        if events:
+            m.record([], [order], events)
+            if not order.is_open:
+                m.registry.finished(order)
+
+    def _fill(self, order: Order, r: ExecutionReport) -> None:
+        m = self.manager
+        applied = m.registry.trade_ids(order)
+        trade_id = r.trade_id
+        if trade_id is None or trade_id in applied:
+            return  # a duplicate or replayed fill: already counted
+        quantity, price = r.last_quantity, r.last_price
+        assert quantity is not None and price is not None, "a TRADE report carries its fill"
+        at = r.timestamp
+        events: list[DomainEvent] = []
+        if order.status is OrderStatus.PENDING:
+            order.submit(at)
+        if r.venue_order_id is not None and order.exchange_order_id is None:
+            order.acknowledge(r.venue_order_id, at)
+            events.append(
+                OrderAccepted(
+                    event_id=m.new_event_id(),
+                    occurred_at=at,
+                    order_id=order.id,
+                    exchange_order_id=r.venue_order_id,
+                )
+            )
+        trade = Trade(
+            id=TradeId.new(m.ids),
+            order_id=order.id,
+            instrument_id=order.instrument_id,
+            side=order.side,
+            execution_price=price,
+            quantity=quantity,
+            exchange_trade_id=trade_id,
+            executed_at=at,
+            commission=r.commission,
+        )
+        status = order.apply_trade(trade)
+        applied.add(trade_id)
+        event_type = OrderFilled if status is OrderStatus.FILLED else OrderPartiallyFilled
+        events.append(
+            event_type(
+                event_id=m.new_event_id(),
+                occurred_at=at,
+                order_id=order.id,
+                portfolio_id=order.portfolio_id,
+                instrument_id=order.instrument_id,
+                side=order.side,
+                trade_id=trade.id,
+                exchange_trade_id=trade_id,
+                fill_quantity=quantity,
+                fill_price=price,
+                commission=r.commission,
+                filled_quantity=order.filled_quantity,
+                average_fill_price=order.average_fill_price or price,
+            )
+        )
+        m.record([], [order], events, [trade])
+        if status is OrderStatus.FILLED:
+            m.registry.finished(order)
+
+    def _settle(self, order: Order, kind: ExecType) -> None:
+        """A report about ``order`` answers the command it was waiting on."""
+        if kind in (ExecType.NEW, ExecType.REJECTED, ExecType.TRADE, ExecType.STATUS):
+            self._in_flight.pop((order.id, "SubmitOrder"), None)
+        if kind in (ExecType.CANCELLED, ExecType.EXPIRED) or not order.is_open:
+            self._in_flight.pop((order.id, "CancelOrder"), None)
+        if kind is ExecType.REPLACED:
+            self._in_flight.pop((order.id, "AmendOrder"), None)
+
+    # --- commands without an answer ---------------------------------------------------------
+    def _failed(self, failure: CommandFailed) -> None:
+        m = self.manager
+        command = failure.command
+        order = m.registry.by_account(command.account_id, command.client_order_id)
+        if order is None or not order.is_open:
+            return
+        key = (order.id, type(command).__name__)
+        flight = self._in_flight.get(key)
+        if flight is None:
+            return
+        if failure.failure is DeliveryFailure.AMBIGUOUS:
+            flight.unclear = True  # resolve_in_flight asks the venue before anything else
+            return
+        give_up = (
+            failure.failure is DeliveryFailure.PERMANENT or flight.attempts >= m.config.max_attempts
+        )
+        if give_up:
+            del self._in_flight[key]
+            if isinstance(command, SubmitOrder):
+                self._reject(order, f"not delivered to the venue: {failure.reason}")
+            else:
+                m.bus.publish(COMMAND_REJECTED_TOPIC, failure)
+            return
+        delay = self.backoff_ns(flight.attempts, failure.retry_after)
+        name = f"resend-{order.id}-{type(command).__name__}-{flight.attempts}"
+        m.clock.set_alarm(name, m.clock.timestamp_ns() + delay, lambda _: self._resend(key))
+
+    def backoff_ns(self, attempts: int, retry_after: float | None) -> int:
+        """Exponential backoff with full jitter: 50 ms doubling per attempt, at most 5 s."""
+        ceiling = min(5_000_000_000, 50_000_000 * 2 ** (attempts - 1))
+        delay = int(self._random.uniform(0, ceiling))
+        if retry_after is not None:
+            delay = max(delay, int(retry_after * 1e9))
+        return delay
+
+    def _resend(self, key: tuple[object, str]) -> None:
+        flight = self._in_flight.get(key)
+        if flight is None or not flight.order.is_open:
+            return
+        if isinstance(flight.command, SubmitOrder):
+            self.manager.send_submit(flight.order)
+        else:
+            self.manager.send(flight.order, flight.command)
+
+    def _reject(self, order: Order, reason: str) -> None:
+        m = self.manager
+        at = m.clock.utc_now()
+        order.reject(reason, at)
+        event = OrderRejected(
+            event_id=m.new_event_id(), occurred_at=at, order_id=order.id, reason=reason
+        )
+        m.record([], [order], [event])
+        m.registry.finished(order)
+
+    async def resolve_in_flight(self) -> int:
+        """Ask the venue about every unclear submit; returns how many are still unclear.
+
+        Found: its state and any fills apply, and nothing is resent. Not found: once the
+        grace window since the first send has passed, the order is sent again under the
+        same client order id (or rejected when the attempts are spent).
+        """
+        m = self.manager
+        unclear = 0
+        for key, flight in list(self._in_flight.items()):
+            if not flight.unclear or not isinstance(flight.command, SubmitOrder):
+                continue
+            order, command = flight.order, flight.command
+            venue = m.venues[m.instruments[order.instrument_id].exchange]
+            status = await venue.order_status(command.account_id, command.client_order_id)
+            if status is not None:
+                since = order.submitted_at or order.created_at
+                if status.filled_quantity > order.filled_quantity:
+                    for fill in await venue.fills_since(command.account_id, since):
+                        if fill.client_order_id == command.client_order_id:
+                            self.on_report(fill)
+                self.on_report(status)
+                self._in_flight.pop(key, None)
+                continue
+            waited = m.clock.timestamp_ns() - flight.first_sent_ns
+            if waited < m.config.not_found_grace_ns:
+                unclear += 1
+                continue
+            if flight.attempts >= m.config.max_attempts:
+                del self._in_flight[key]
+                self._reject(order, "not found at the venue after every attempt")
+                continue
+            flight.unclear = False
+            flight.first_sent_ns = m.clock.timestamp_ns()
+            m.send_submit(order)
+            unclear += int(flight.unclear)
+        return unclear

@@ -1,0 +1,304 @@
+"""The order manager against the simulated exchange: idempotent, durable, exact."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal as D
+
+import pytest
+
+from omoitrade.core.bus import MessageBus
+from omoitrade.core.clock import SimulatedClock
+from omoitrade.core.errors import Conflict, NotFound
+from omoitrade.execution.journal import InMemoryOrderJournal
+from omoitrade.execution.order_manager import (
+    AmendRefused,
+    OrderManager,
+    OrderManagerConfig,
+    OrderRequest,
+    PreTradeRejection,
+)
+from omoitrade.model import Order
+from omoitrade.model.enums import (
+    DeliveryFailure,
+    ExecType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+from omoitrade.model.events import (
+    DomainEvent,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+)
+from omoitrade.model.identifiers import AccountId, ClientOrderId, PortfolioId
+from omoitrade.model.venue import SubmitOrder
+from omoitrade.testing.factories import T0, make_instrument
+from omoitrade.testing.venues import FakeFlakyVenue
+from omoitrade.venues.sim.exchange import SimExchangeConfig, SimulatedExchange
+
+BTC = make_instrument()
+PORTFOLIO = PortfolioId.new()
+ME, MAKER = AccountId("desk-1"), AccountId("maker")
+START_NS = int(T0.timestamp() * 1e9)
+
+
+class Desk:
+    """An order manager, its journal and bus, and a flaky simulated exchange with a maker."""
+
+    def __init__(self, check: object = None, journal: InMemoryOrderJournal | None = None) -> None:
+        self.clock = SimulatedClock(START_NS)
+        self.exchange = SimulatedExchange(self.clock, [BTC], SimExchangeConfig())
+        self.exchange.open_account(ME, {"USD": D("1000000")})
+        self.exchange.open_account(MAKER, {"BTC": D("100")})
+        self.venue = FakeFlakyVenue(self.exchange)
+        self.bus = MessageBus()
+        self.events: list[DomainEvent] = []
+        self.bus.subscribe("events.order.*", self.events.append)
+        self.journal = journal or InMemoryOrderJournal()
+        self.oms = self.manager(check)
+
+    def manager(self, check: object = None) -> OrderManager:
+        return OrderManager(
+            clock=self.clock,
+            bus=self.bus,
+            journal=self.journal,
+            venues={"SIM": self.venue},
+            instruments={BTC.id: BTC},
+            accounts={PORTFOLIO: ME},
+            pre_trade_check=check,  # type: ignore[arg-type]
+            config=OrderManagerConfig(not_found_grace_ns=1_000_000_000, max_attempts=4),
+        )
+
+    def maker_sells(self, cid: str, qty: str, price: str) -> None:
+        self.exchange.submit(
+            SubmitOrder(MAKER, ClientOrderId(cid), BTC.id, OrderSide.SELL, OrderType.LIMIT,
+                        D(qty), price=D(price))
+        )  # fmt: skip
+
+    def buy(self, cid: str, qty: str, price: str | None = None, **extra: object) -> Order:
+        kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        request = OrderRequest(
+            PORTFOLIO, BTC.id, ClientOrderId(cid), OrderSide.BUY, kind, D(qty),
+            price=None if price is None else D(price), **extra,  # type: ignore[arg-type]
+        )  # fmt: skip
+        return self.oms.submit(request)
+
+    def kinds(self) -> list[str]:
+        return [type(e).__name__ for e in self.events]
+
+
+def test_a_filled_market_order_is_journaled_with_its_trade_and_events() -> None:
+    desk = Desk()
+    desk.maker_sells("ask-1", "1", "42000.00")
+    order = desk.buy("b1", "0.5")
+    assert order.status is OrderStatus.FILLED
+    assert (order.filled_quantity, order.average_fill_price) == (D("0.5"), D("42000.00"))
+    assert desk.kinds() == ["OrderSubmitted", "OrderAccepted", "OrderFilled"]
+    [trade] = desk.journal.trades_of(order.id)
+    assert (trade.quantity, trade.execution_price, trade.exchange_trade_id) == (
+        D("0.5"), D("42000.00"), "SIM-BTC/USD-T1",
+    )  # fmt: skip
+    assert [type(e) for e in desk.journal.events] == [OrderSubmitted, OrderAccepted, OrderFilled]
+    fill = desk.events[-1]
+    assert isinstance(fill, OrderFilled)
+    assert (fill.portfolio_id, fill.instrument_id, fill.side) == (PORTFOLIO, BTC.id, OrderSide.BUY)
+
+
+def test_the_order_is_in_the_journal_before_the_venue_hears_of_it() -> None:
+    desk = Desk()
+    seen: list[Order | None] = []
+
+    def on_submit(command: SubmitOrder) -> None:
+        seen.append(desk.journal.order_by_client_id(PORTFOLIO, command.client_order_id))
+
+    original = desk.exchange.submit
+    desk.exchange.submit = lambda c: (on_submit(c), original(c))  # type: ignore[assignment,method-assign,func-returns-value]
+    desk.buy("b1", "0.1", "41000.00")
+    assert seen and seen[0] is not None and seen[0].status is OrderStatus.SUBMITTED
+
+
+def test_a_second_submit_with_the_same_client_id_returns_the_first_and_sends_nothing() -> None:
+    desk = Desk()
+    first = desk.buy("b1", "0.1", "41000.00")
+    again = desk.buy("b1", "0.1", "41000.00")
+    assert again is first
+    assert len(desk.venue.commands) == 1
+    with pytest.raises(Conflict):
+        desk.buy("b1", "0.2", "41000.00")
+    assert len(desk.venue.commands) == 1
+
+
+def test_an_invalid_order_is_stored_rejected_with_its_reason_and_never_sent() -> None:
+    desk = Desk()
+    order = desk.buy("b1", "0.1", "41000.005")  # off the 0.01 tick
+    assert order.status is OrderStatus.REJECTED
+    assert order.reject_reason is not None and "price" in order.reject_reason
+    assert desk.journal.order_by_client_id(PORTFOLIO, ClientOrderId("b1")) is order
+    assert desk.venue.commands == []
+    assert desk.kinds() == ["OrderSubmitted", "OrderRejected"]
+
+
+def test_a_pre_trade_rejection_is_stored_with_its_code() -> None:
+    desk = Desk(check=lambda order, before: PreTradeRejection("risk.order_size", "too big"))
+    order = desk.buy("b1", "0.1", "41000.00")
+    assert order.status is OrderStatus.REJECTED
+    assert order.reject_reason == "risk.order_size: too big"
+    assert desk.venue.commands == []
+
+
+def test_unknown_instrument_or_portfolio_is_a_clear_error() -> None:
+    desk = Desk()
+    request = OrderRequest(PortfolioId.new(), BTC.id, ClientOrderId("x"), OrderSide.BUY,
+                           OrderType.MARKET, D("1"))  # fmt: skip
+    with pytest.raises(NotFound):
+        desk.oms.submit(request)
+
+
+def test_cancel_amend_and_cancel_all() -> None:
+    desk = Desk()
+    a = desk.buy("a", "0.1", "41000.00")
+    b = desk.buy("b", "0.1", "40000.00")
+    desk.oms.amend(PORTFOLIO, ClientOrderId("a"), price=D("41500.00"), quantity=D("0.2"))
+    assert (a.price, a.quantity, a.status) == (D("41500.00"), D("0.2"), OrderStatus.SUBMITTED)
+    desk.oms.cancel(PORTFOLIO, ClientOrderId("a"))
+    assert a.status is OrderStatus.CANCELLED
+    cancelled = desk.oms.cancel_all(PORTFOLIO)
+    assert cancelled == [b] and b.status is OrderStatus.CANCELLED
+    assert desk.oms.open_orders() == []
+    with pytest.raises(Conflict):
+        desk.oms.cancel(PORTFOLIO, ClientOrderId("a"))
+    with pytest.raises(NotFound):
+        desk.oms.cancel(PORTFOLIO, ClientOrderId("nope"))
+
+
+def test_an_amend_that_breaks_a_rule_is_refused_and_sends_nothing() -> None:
+    desk = Desk()
+    desk.buy("a", "0.1", "41000.00")
+    with pytest.raises(AmendRefused):
+        desk.oms.amend(PORTFOLIO, ClientOrderId("a"), price=D("41000.001"))
+    assert len(desk.venue.commands) == 1
+
+
+def test_a_partial_fill_then_the_rest() -> None:
+    desk = Desk()
+    desk.maker_sells("ask-1", "0.3", "42000.00")
+    order = desk.buy("b1", "0.5", "42000.00")
+    assert (order.status, order.filled_quantity) == (OrderStatus.PARTIAL, D("0.3"))
+    desk.maker_sells("ask-2", "0.2", "42000.00")
+    assert (order.status, order.filled_quantity) == (OrderStatus.FILLED, D("0.5"))
+    assert desk.kinds()[-2:] == ["OrderPartiallyFilled", "OrderFilled"]
+
+
+def test_a_duplicate_or_replayed_fill_applies_once() -> None:
+    desk = Desk()
+    desk.maker_sells("ask-1", "1", "42000.00")
+    reports: list[object] = []
+    desk.exchange.on_report(reports.append)
+    order = desk.buy("b1", "0.5", "42000.00")
+    trade = next(r for r in reports if getattr(r, "exec_type", None) is ExecType.TRADE
+                 and r.account_id == ME)  # type: ignore[attr-defined]  # fmt: skip
+    desk.oms.reports.on_report(trade)  # type: ignore[arg-type]
+    desk.oms.reports.on_report(trade)  # type: ignore[arg-type]
+    assert order.filled_quantity == D("0.5")
+    assert len(desk.journal.trades_of(order.id)) == 1
+
+
+def test_a_stale_status_never_undoes_a_newer_fill() -> None:
+    desk = Desk()
+    reports: list[object] = []
+    desk.exchange.on_report(reports.append)
+    order = desk.buy("b1", "0.5", "42000.00")
+    new = next(r for r in reports if getattr(r, "exec_type", None) is ExecType.NEW)
+    desk.maker_sells("ask-1", "0.5", "42000.00")
+    assert order.status is OrderStatus.FILLED
+    stale = new._replace(exec_type=ExecType.STATUS)  # type: ignore[attr-defined]
+    desk.oms.reports.on_report(stale)
+    assert (order.status, order.filled_quantity) == (OrderStatus.FILLED, D("0.5"))
+
+
+def test_a_transient_failure_is_retried_with_backoff_and_never_doubles_the_order() -> None:
+    desk = Desk()
+    desk.venue.fail_next(2)
+    order = desk.buy("b1", "0.1", "41000.00")
+    assert order.exchange_order_id is None and order.status is OrderStatus.SUBMITTED
+    desk.clock.advance_by(10_000_000_000)
+    assert order.exchange_order_id is not None
+    assert len(desk.venue.commands) == 1  # the two failed sends never arrived
+    assert len(asyncio.run(desk.exchange.open_orders(ME))) == 1
+
+
+def test_a_venue_that_stays_unreachable_leaves_the_order_rejected_with_the_reason() -> None:
+    desk = Desk()
+    desk.venue.fail_next(10)
+    order = desk.buy("b1", "0.1", "41000.00")
+    desk.clock.advance_by(60_000_000_000)
+    assert order.status is OrderStatus.REJECTED
+    assert order.reject_reason == "not delivered to the venue: unreachable"
+
+
+def test_a_permanent_failure_rejects_at_once() -> None:
+    desk = Desk()
+    desk.venue.fail_next(1, DeliveryFailure.PERMANENT)
+    order = desk.buy("b1", "0.1", "41000.00")
+    assert order.status is OrderStatus.REJECTED
+
+
+def test_a_timeout_after_the_venue_accepted_is_resolved_by_asking_not_by_resending() -> None:
+    desk = Desk()
+    desk.maker_sells("ask-1", "1", "42000.00")
+    desk.venue.lose_answers(1)
+    order = desk.buy("b1", "0.4", "42000.00")
+    assert order.status is OrderStatus.SUBMITTED and order.filled_quantity == 0  # unclear
+    assert desk.oms.reports.unclear_orders() == [order]
+    still = asyncio.run(desk.oms.reports.resolve_in_flight())
+    assert still == 0
+    assert (order.status, order.filled_quantity) == (OrderStatus.FILLED, D("0.4"))
+    assert len(desk.venue.commands) == 1  # found at the venue: never sent again
+    assert len(desk.journal.trades_of(order.id)) == 1
+
+
+def test_an_unclear_order_the_venue_never_got_is_resent_only_after_the_grace_window() -> None:
+    desk = Desk()
+    desk.venue.fail_next(1, DeliveryFailure.AMBIGUOUS)  # timed out, and in fact lost
+    original, calls = desk.exchange.submit, []
+
+    def lost_in_transit_once(command: SubmitOrder) -> None:
+        calls.append(command)
+        if len(calls) > 1:
+            original(command)
+
+    desk.exchange.submit = lost_in_transit_once  # type: ignore[method-assign]
+    order = desk.buy("b1", "0.1", "41000.00")
+    assert asyncio.run(desk.oms.reports.resolve_in_flight()) == 1  # not found, within grace
+    assert order.exchange_order_id is None
+    desk.clock.advance_by(2_000_000_000)
+    asyncio.run(desk.oms.reports.resolve_in_flight())
+    assert order.exchange_order_id is not None
+    assert len(asyncio.run(desk.exchange.open_orders(ME))) == 1
+
+
+def test_a_restarted_manager_knows_its_open_orders_and_stays_idempotent() -> None:
+    desk = Desk()
+    first = desk.buy("b1", "0.1", "41000.00")
+    restarted = desk.manager()
+    again = restarted.submit(
+        OrderRequest(PORTFOLIO, BTC.id, ClientOrderId("b1"), OrderSide.BUY, OrderType.LIMIT,
+                     D("0.1"), price=D("41000.00"))
+    )  # fmt: skip
+    assert again.id == first.id
+    assert [o.id for o in restarted.open_orders()] == [first.id]
+    assert len(desk.venue.commands) == 1
+
+
+def test_day_orders_expire_as_cancelled_with_the_reason() -> None:
+    desk = Desk()
+    order = desk.buy("d1", "0.1", "41000.00", time_in_force=TimeInForce.DAY)
+    desk.clock.advance_by(86_400_000_000_000)
+    assert order.status is OrderStatus.CANCELLED
+    assert isinstance(desk.events[-1], OrderCancelled)
+    assert not isinstance(desk.events[-1], OrderRejected)
