@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from omoitrade.core.errors import Conflict, NotFound
 from omoitrade.model.events import DomainEvent
 from omoitrade.model.identifiers import ClientOrderId, OrderId, PortfolioId
 from omoitrade.model.orders import Order
@@ -27,7 +28,10 @@ class OrderJournal(Protocol):
         trades: Sequence[Trade],
         events: Sequence[DomainEvent],
     ) -> None:
-        """Store all of it in one transaction, durably, or raise and store nothing."""
+        """Store all of it in one transaction, durably, or raise and store nothing.
+
+        A new order whose client order id the portfolio already used raises Conflict.
+        """
         ...
 
     def order_by_client_id(
@@ -61,10 +65,10 @@ class InMemoryOrderJournal:
         for order in new_orders:
             key = (order.portfolio_id, order.client_order_id)
             if order.id in self._orders or key in self._by_client:
-                raise ValueError(f"order {order.id} ({order.client_order_id}) is already stored")
+                raise Conflict(f"order {order.id} ({order.client_order_id}) is already stored")
         for order in changed_orders:
             if order.id not in self._orders:
-                raise ValueError(f"order {order.id} is not stored")
+                raise NotFound("order", order.id)
         for order in (*new_orders, *changed_orders):
             self._orders[order.id] = order
             self._by_client[order.portfolio_id, order.client_order_id] = order.id

@@ -9,8 +9,9 @@ docs/order-management.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from omoitrade.core.bus import MessageBus
@@ -94,6 +95,23 @@ class OrderManagerConfig:
     finished_memory: int = 100_000  # finished orders kept in memory for late reports
 
 
+@dataclass(slots=True)
+class _Batch:
+    """Changes gathered during one venue call (see ``OrderManager.venue_call``)."""
+
+    changed: dict[OrderId, Order] = field(default_factory=dict)
+    events: list[DomainEvent] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+
+    def add(
+        self, changed: Sequence[Order], events: Sequence[DomainEvent], trades: Sequence[Trade]
+    ) -> None:
+        for order in changed:
+            self.changed[order.id] = order
+        self.events.extend(events)
+        self.trades.extend(trades)
+
+
 class OrderManager:
     """Every order of the portfolios it serves goes through here, and only here."""
 
@@ -119,6 +137,7 @@ class OrderManager:
         self.config = config or OrderManagerConfig()
         self.ids = ids or IdGenerator(clock.timestamp_ns)
         self._check = pre_trade_check
+        self._batch: _Batch | None = None
         self.registry = OrderRegistry(self.config.finished_memory)
         self.reports = ReportHandling(self)
         for order in journal.open_orders():
@@ -133,14 +152,9 @@ class OrderManager:
         A second submit of the same client order id returns the first order and sends
         nothing; the same id with different fields raises Conflict.
         """
-        existing = self._known(request.portfolio_id, request.client_order_id)
+        existing = self.registry.by_client(request.portfolio_id, request.client_order_id)
         if existing is not None:
-            if not request.same_order(existing):
-                raise Conflict(
-                    f"client order id {request.client_order_id} is already used for a "
-                    f"different order ({existing.id})"
-                )
-            return existing
+            return self._resubmitted(request, existing)
         instrument = self.instruments.get(request.instrument_id)
         if instrument is None:
             raise NotFound("instrument", request.instrument_id)
@@ -169,14 +183,34 @@ class OrderManager:
             rejected = OrderRejected(
                 event_id=self.new_event_id(), occurred_at=now, order_id=order.id, reason=problem
             )
-            self.record([order], [], [submitted, rejected])
+            try:
+                self.record([order], [], [submitted, rejected])
+            except Conflict:
+                existing = self._known(request.portfolio_id, request.client_order_id)
+                if existing is None:
+                    raise
+                return self._resubmitted(request, existing)
             self.registry.add(order, account_id, set())
             return order
         order.submit(now)
-        self.record([order], [], [submitted])
+        try:
+            self.record([order], [], [submitted])
+        except Conflict:  # the journal knows this client order id (an older order)
+            existing = self._known(request.portfolio_id, request.client_order_id)
+            if existing is None:
+                raise
+            return self._resubmitted(request, existing)
         self.registry.add(order, account_id, set())
         self.send_submit(order)
         return order
+
+    def _resubmitted(self, request: OrderRequest, existing: Order) -> Order:
+        if not request.same_order(existing):
+            raise Conflict(
+                f"client order id {request.client_order_id} is already used for a "
+                f"different order ({existing.id})"
+            )
+        return existing
 
     def cancel(
         self, portfolio_id: PortfolioId, client_order_id: ClientOrderId, reason: str = "requested"
@@ -261,11 +295,33 @@ class OrderManager:
         events: Sequence[DomainEvent],
         trades: Sequence[Trade] = (),
     ) -> None:
-        """Journal the changes durably, then publish their events (never the other way)."""
+        """Journal the changes durably, then publish their events (never the other way).
+
+        During a venue call the report side's changes are gathered and written in one
+        transaction when the call returns (group commit; see :meth:`venue_call`).
+        """
+        batch = self._batch
+        if batch is not None and not new:
+            batch.add(changed, events, trades)
+            return
         self.journal.write(new, changed, trades, events)
         publish = self.bus.publish
         for event in events:
             publish(event.topic, event)
+
+    @contextmanager
+    def venue_call(self) -> Iterator[None]:
+        """Gather what the reports delivered during a venue call change; write it once."""
+        if self._batch is not None:
+            yield
+            return
+        batch = self._batch = _Batch()
+        try:
+            yield
+        finally:
+            self._batch = None
+            if batch.events:
+                self.record([], list(batch.changed.values()), batch.events, batch.trades)
 
     def send_submit(self, order: Order) -> None:
         """Send ``order`` to its venue (first time, or again after a clear non-delivery)."""
@@ -282,15 +338,17 @@ class OrderManager:
             stop_price=order.stop_price,
         )
         self.reports.sending(order, command)
-        self.venues[instrument.exchange].submit(command)
+        with self.venue_call():
+            self.venues[instrument.exchange].submit(command)
 
     def send(self, order: Order, command: CancelOrder | AmendOrder) -> None:
         instrument = self.instruments[order.instrument_id]
         self.reports.sending(order, command)
-        if isinstance(command, CancelOrder):
-            self.venues[instrument.exchange].cancel(command)
-        else:
-            self.venues[instrument.exchange].amend(command)
+        with self.venue_call():
+            if isinstance(command, CancelOrder):
+                self.venues[instrument.exchange].cancel(command)
+            else:
+                self.venues[instrument.exchange].amend(command)
 
     # --- internals --------------------------------------------------------------------------
     def _submitted_event(self, order: Order) -> OrderSubmitted:

@@ -29,6 +29,7 @@ class SqlOrderJournal:
         trades: Sequence[Trade],
         events: Sequence[DomainEvent],
     ) -> None:
+        """One transaction; a taken client order id raises Conflict (from the repository)."""
         with self.database.transaction() as uow:
             if new_orders:
                 uow.orders.add_all(new_orders)
