@@ -9,18 +9,23 @@ docs/order-management.md.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 
 from omoitrade.core.bus import MessageBus
+from omoitrade.core.circuit_breaker import BreakerConfig, BreakerState, CircuitBreaker
 from omoitrade.core.clock import Clock
 from omoitrade.core.errors import Conflict, NotFound, OmoiError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.execution.journal import OrderJournal
+from omoitrade.execution.quality import ExecutionQuality
 from omoitrade.execution.registry import OrderRegistry
 from omoitrade.execution.report_handling import ReportHandling
+from omoitrade.execution.retry import RetryPolicy, RetrySchedule
 from omoitrade.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from omoitrade.model.events import DomainEvent, OrderCancelled, OrderRejected, OrderSubmitted
 from omoitrade.model.identifiers import (
@@ -31,11 +36,18 @@ from omoitrade.model.identifiers import (
     OrderId,
     PortfolioId,
     SignalId,
+    StrategyId,
 )
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.orders import Order, order_violations
 from omoitrade.model.trades import Trade
-from omoitrade.model.venue import AmendOrder, CancelOrder, SubmitOrder, VenueAdapter
+from omoitrade.model.venue import (
+    AmendOrder,
+    CancelOrder,
+    ExecutionReport,
+    SubmitOrder,
+    VenueAdapter,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,8 @@ class OrderRequest:
     stop_price: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
     signal_id: SignalId | None = None
+    strategy_id: StrategyId | None = None  # for execution quality by strategy
+    arrival_price: Decimal | None = None  # the mid at decision time (else the mid now)
 
     def same_order(self, order: Order) -> bool:
         """Whether ``order`` is what this request asks for (for idempotent resubmits)."""
@@ -88,11 +102,28 @@ class AmendRefused(OmoiError):
 
 @dataclass(frozen=True, slots=True)
 class OrderManagerConfig:
-    """How long an unclear submit may stay unknown at the venue, and the retry budget."""
+    """Retries, circuit breakers, and how long an unclear submit may stay unknown."""
 
     not_found_grace_ns: int = 2_000_000_000  # a targeted "not found" counts after this
-    max_attempts: int = 5  # sends of one command, the first included
+    retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(base_delay_ns=50_000_000, max_delay_ns=5_000_000_000)
+    )
+    breaker: BreakerConfig = field(default_factory=BreakerConfig)
     finished_memory: int = 100_000  # finished orders kept in memory for late reports
+    seed: int = 0  # of the retry jitter: the same seed, the same delays
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCircuitChanged:
+    """A venue's circuit breaker changed state (published on ``CIRCUIT_TOPIC``)."""
+
+    venue: str
+    old: BreakerState
+    new: BreakerState
+    reason: str
+
+
+CIRCUIT_TOPIC = "execution.venue_circuit"
 
 
 @dataclass(slots=True)
@@ -125,6 +156,7 @@ class OrderManager:
         instruments: Mapping[InstrumentId, Instrument],
         accounts: Mapping[PortfolioId, AccountId],
         pre_trade_check: PreTradeCheck | None = None,
+        mid_price: Callable[[InstrumentId], Decimal | None] | None = None,
         ids: IdGenerator | None = None,
         config: OrderManagerConfig | None = None,
     ) -> None:
@@ -137,7 +169,16 @@ class OrderManager:
         self.config = config or OrderManagerConfig()
         self.ids = ids or IdGenerator(clock.timestamp_ns)
         self._check = pre_trade_check
+        self._mid_price = mid_price
         self._batch: _Batch | None = None
+        self.retries = RetrySchedule(self.config.retry, random.Random(self.config.seed))
+        self.quality = ExecutionQuality(clock)
+        self.breakers: dict[str, CircuitBreaker] = {}
+        for code in self.venues:
+            breaker = self.breakers[code] = CircuitBreaker(
+                f"venue {code}", clock, self.config.breaker
+            )
+            breaker.on_change(partial(self._circuit_changed, code))
         self.registry = OrderRegistry(self.config.finished_memory)
         self.reports = ReportHandling(self)
         for order in journal.open_orders():
@@ -201,6 +242,18 @@ class OrderManager:
                 raise
             return self._resubmitted(request, existing)
         self.registry.add(order, account_id, set())
+        arrival = request.arrival_price
+        if arrival is None and self._mid_price is not None:
+            arrival = self._mid_price(order.instrument_id)
+        self.quality.order_submitted(
+            order.id,
+            instrument,
+            order.side,
+            order.quantity,
+            arrival_price=arrival,
+            limit_price=order.price,
+            strategy_id=request.strategy_id,
+        )
         self.send_submit(order)
         return order
 
@@ -284,6 +337,31 @@ class OrderManager:
             if portfolio_id is None or o.portfolio_id == portfolio_id
         ]
 
+    # --- reconciliation -------------------------------------------------------------------
+    def apply_venue_report(self, report: ExecutionReport) -> bool:
+        """Apply a report fetched from the venue (a fill, a status); True if it changed
+        anything. Fills apply once; a status never moves an order backwards."""
+        order = self.find_by_account(report.account_id, report.client_order_id)
+        before = None if order is None else (order.status, order.filled_quantity)
+        self.reports.on_report(report)
+        return order is not None and before != (order.status, order.filled_quantity)
+
+    def venue_lost(self, order: Order, reason: str) -> None:
+        """The venue has no such order (after a targeted query and the grace window): an
+        order it never acknowledged is REJECTED, one it did is CANCELLED, with ``reason``."""
+        self.reports.close_lost(order, reason)
+
+    def find_by_account(
+        self, account_id: AccountId, client_order_id: ClientOrderId
+    ) -> Order | None:
+        """The order a venue report is about: in memory, else from the journal."""
+        order = self.registry.by_account(account_id, client_order_id)
+        if order is None:
+            for portfolio_id, account in self.accounts.items():
+                if account == account_id:
+                    return self._known(portfolio_id, client_order_id)
+        return order
+
     # --- shared with report handling ------------------------------------------------------
     def new_event_id(self) -> EventId:
         return EventId.new(self.ids)
@@ -351,6 +429,11 @@ class OrderManager:
                 self.venues[instrument.exchange].amend(command)
 
     # --- internals --------------------------------------------------------------------------
+    def _circuit_changed(
+        self, venue: str, old: BreakerState, new: BreakerState, reason: str
+    ) -> None:
+        self.bus.publish(CIRCUIT_TOPIC, VenueCircuitChanged(venue, old, new, reason))
+
     def _submitted_event(self, order: Order) -> OrderSubmitted:
         return OrderSubmitted(
             event_id=self.new_event_id(),
@@ -374,6 +457,9 @@ class OrderManager:
         violations = order_violations(order, instrument)
         if violations:
             return "; ".join(v.message for v in violations)
+        breaker = self.breakers.get(instrument.exchange)
+        if breaker is not None and not breaker.allow():
+            return f"venue {instrument.exchange} is not answering (circuit open)"
         if self._check is not None:
             rejection = self._check(order, before)
             if rejection is not None:

@@ -9,10 +9,10 @@ finds it at the venue, or, after a grace window, does not.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from omoitrade.execution.retry import RetryDecision
 from omoitrade.model.enums import DeliveryFailure, ExecType, OrderStatus
 from omoitrade.model.events import (
     DomainEvent,
@@ -62,7 +62,6 @@ class ReportHandling:
     def __init__(self, manager: OrderManager) -> None:
         self.manager = manager
         self._in_flight: dict[tuple[object, str], InFlight] = {}
-        self._random = random.Random(0)
 
     # --- sending ----------------------------------------------------------------------------
     def sending(self, order: Order, command: Command) -> None:
@@ -83,8 +82,10 @@ class ReportHandling:
     # --- reports ----------------------------------------------------------------------------
     def on_report(self, report: VenueReport) -> None:
         if isinstance(report, ExecutionReport):
+            self._answered(report)
             self._execution(report)
         elif isinstance(report, CommandRejected):
+            self._answered(report)
             order = self.manager.registry.by_account(report.account_id, report.client_order_id)
             if order is not None:
                 self._in_flight.pop((order.id, f"{report.command.title()}Order"), None)
@@ -92,9 +93,17 @@ class ReportHandling:
         else:
             self._failed(report)
 
+    def _answered(self, report: ExecutionReport | CommandRejected) -> None:
+        """The venue answered: a success for its circuit breaker."""
+        m = self.manager
+        instrument = m.instruments.get(report.instrument_id)
+        breaker = None if instrument is None else m.breakers.get(instrument.exchange)
+        if breaker is not None:
+            breaker.record_success()
+
     def _execution(self, r: ExecutionReport) -> None:
         m = self.manager
-        order = m.registry.by_account(r.account_id, r.client_order_id)
+        order = m.find_by_account(r.account_id, r.client_order_id)
         if order is None:
             m.bus.publish(UNKNOWN_REPORT_TOPIC, r)
             return
@@ -111,6 +120,8 @@ class ReportHandling:
             if order.status is OrderStatus.PENDING:
                 order.submit(at)
             order.acknowledge(r.venue_order_id, at)
+            if m.quality.knows(order.id):
+                m.quality.order_acknowledged(order.id)
             events.append(
                 OrderAccepted(
                     event_id=m.new_event_id(),
@@ -168,6 +179,8 @@ class ReportHandling:
             order.submit(at)
         if r.venue_order_id is not None and order.exchange_order_id is None:
             order.acknowledge(r.venue_order_id, at)
+            if m.quality.knows(order.id):
+                m.quality.order_acknowledged(order.id)
             events.append(
                 OrderAccepted(
                     event_id=m.new_event_id(),
@@ -189,6 +202,8 @@ class ReportHandling:
         )
         status = order.apply_trade(trade)
         applied.add(trade_id)
+        if m.quality.knows(order.id):
+            m.quality.fill(order.id, price, quantity)
         event_type = OrderFilled if status is OrderStatus.FILLED else OrderPartiallyFilled
         events.append(
             event_type(
@@ -221,7 +236,7 @@ class ReportHandling:
             self._in_flight.pop((order.id, "AmendOrder"), None)
 
     # --- commands without an answer ---------------------------------------------------------
-    def _failed(self, failure: CommandFailed) -> None:
+    def _failed(self, failure: CommandFailed, *, count_against_venue: bool = True) -> None:
         m = self.manager
         command = failure.command
         order = m.registry.by_account(command.account_id, command.client_order_id)
@@ -231,39 +246,57 @@ class ReportHandling:
         flight = self._in_flight.get(key)
         if flight is None:
             return
-        if failure.failure is DeliveryFailure.AMBIGUOUS:
+        instrument = m.instruments[order.instrument_id]
+        if count_against_venue and failure.failure is not DeliveryFailure.PERMANENT:
+            m.breakers[instrument.exchange].record_failure(failure.reason)
+        step = m.retries.after_failure(failure, flight.attempts)
+        if step.decision is RetryDecision.QUERY_FIRST:
             flight.unclear = True  # resolve_in_flight asks the venue before anything else
             return
-        give_up = (
-            failure.failure is DeliveryFailure.PERMANENT or flight.attempts >= m.config.max_attempts
-        )
-        if give_up:
+        if step.decision is RetryDecision.GIVE_UP:
             del self._in_flight[key]
             if isinstance(command, SubmitOrder):
                 self._reject(order, f"not delivered to the venue: {failure.reason}")
             else:
                 m.bus.publish(COMMAND_REJECTED_TOPIC, failure)
             return
-        delay = self.backoff_ns(flight.attempts, failure.retry_after)
         name = f"resend-{order.id}-{type(command).__name__}-{flight.attempts}"
-        m.clock.set_alarm(name, m.clock.timestamp_ns() + delay, lambda _: self._resend(key))
-
-    def backoff_ns(self, attempts: int, retry_after: float | None) -> int:
-        """Exponential backoff with full jitter: 50 ms doubling per attempt, at most 5 s."""
-        ceiling = min(5_000_000_000, 50_000_000 * 2 ** (attempts - 1))
-        delay = int(self._random.uniform(0, ceiling))
-        if retry_after is not None:
-            delay = max(delay, int(retry_after * 1e9))
-        return delay
+        m.clock.set_alarm(name, m.clock.timestamp_ns() + step.delay_ns, lambda _: self._resend(key))
 
     def _resend(self, key: tuple[object, str]) -> None:
         flight = self._in_flight.get(key)
         if flight is None or not flight.order.is_open:
             return
+        m = self.manager
+        if not m.breakers[m.instruments[flight.order.instrument_id].exchange].allow():
+            flight.attempts += 1  # the venue's circuit is open: this attempt is spent waiting
+            failure = CommandFailed(
+                m.clock.utc_now(), flight.command, DeliveryFailure.TRANSIENT, "circuit open"
+            )
+            self._failed(failure, count_against_venue=False)
+            return
         if isinstance(flight.command, SubmitOrder):
             self.manager.send_submit(flight.order)
         else:
             self.manager.send(flight.order, flight.command)
+
+    def close_lost(self, order: Order, reason: str) -> None:
+        """Finish an open order its venue does not have (see ``OrderManager.venue_lost``)."""
+        if not order.is_open:
+            return
+        for kind in ("SubmitOrder", "CancelOrder", "AmendOrder"):
+            self._in_flight.pop((order.id, kind), None)
+        if order.exchange_order_id is None:
+            self._reject(order, reason)
+            return
+        m = self.manager
+        at = m.clock.utc_now()
+        order.cancel(reason, at)
+        event = OrderCancelled(
+            event_id=m.new_event_id(), occurred_at=at, order_id=order.id, reason=reason
+        )
+        m.record([], [order], [event])
+        m.registry.finished(order)
 
     def _reject(self, order: Order, reason: str) -> None:
         m = self.manager
@@ -303,7 +336,7 @@ class ReportHandling:
             if waited < m.config.not_found_grace_ns:
                 unclear += 1
                 continue
-            if flight.attempts >= m.config.max_attempts:
+            if flight.attempts >= m.config.retry.max_attempts:
                 del self._in_flight[key]
                 self._reject(order, "not found at the venue after every attempt")
                 continue

@@ -30,7 +30,8 @@ class FakeFlakyVenue:
 
     ``fail_next(n)``: the next ``n`` commands never arrive (TRANSIENT). ``lose_answers(n)``:
     the next ``n`` commands arrive and are worked, but their reports are lost and the
-    sender sees a timeout (AMBIGUOUS). ``commands`` counts what reached the exchange.
+    sender sees a timeout (AMBIGUOUS). ``disconnect()``: every report is lost until
+    ``reconnect()`` (the client is down). ``commands`` counts what reached the exchange.
     """
 
     def __init__(self, exchange: SimulatedExchange) -> None:
@@ -38,6 +39,7 @@ class FakeFlakyVenue:
         self._handlers: list[ReportHandler] = []
         self._plan: deque[DeliveryFailure] = deque()
         self._losing = False
+        self.connected = True
         self.commands: list[Command] = []
         exchange.on_report(self._from_exchange)
 
@@ -50,6 +52,12 @@ class FakeFlakyVenue:
 
     def lose_answers(self, count: int) -> None:
         self._plan.extend([DeliveryFailure.AMBIGUOUS] * count)
+
+    def disconnect(self) -> None:
+        self.connected = False
+
+    def reconnect(self) -> None:
+        self.connected = True
 
     def instruments(self) -> list[Instrument]:
         return self.exchange.instruments()
@@ -86,7 +94,7 @@ class FakeFlakyVenue:
         )
 
     def _from_exchange(self, report: VenueReport) -> None:
-        if not self._losing:
+        if self.connected and not self._losing:
             self._emit(report)
 
     def _emit(self, report: VenueReport) -> None:

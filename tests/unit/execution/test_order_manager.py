@@ -8,16 +8,20 @@ from decimal import Decimal as D
 import pytest
 
 from omoitrade.core.bus import MessageBus
+from omoitrade.core.circuit_breaker import BreakerState
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.core.errors import Conflict, NotFound
 from omoitrade.execution.journal import InMemoryOrderJournal
 from omoitrade.execution.order_manager import (
+    CIRCUIT_TOPIC,
     AmendRefused,
     OrderManager,
     OrderManagerConfig,
     OrderRequest,
     PreTradeRejection,
+    VenueCircuitChanged,
 )
+from omoitrade.execution.retry import RetryPolicy
 from omoitrade.model import Order
 from omoitrade.model.enums import (
     DeliveryFailure,
@@ -71,7 +75,10 @@ class Desk:
             instruments={BTC.id: BTC},
             accounts={PORTFOLIO: ME},
             pre_trade_check=check,  # type: ignore[arg-type]
-            config=OrderManagerConfig(not_found_grace_ns=1_000_000_000, max_attempts=4),
+            config=OrderManagerConfig(
+                not_found_grace_ns=1_000_000_000,
+                retry=RetryPolicy(max_attempts=4, base_delay_ns=50_000_000),
+            ),
         )
 
     def maker_sells(self, cid: str, qty: str, price: str) -> None:
@@ -302,3 +309,37 @@ def test_day_orders_expire_as_cancelled_with_the_reason() -> None:
     assert order.status is OrderStatus.CANCELLED
     assert isinstance(desk.events[-1], OrderCancelled)
     assert not isinstance(desk.events[-1], OrderRejected)
+
+
+def test_a_failing_venue_opens_its_circuit_and_new_orders_are_refused_with_the_reason() -> None:
+    desk = Desk()
+    changes: list[VenueCircuitChanged] = []
+    desk.bus.subscribe(CIRCUIT_TOPIC, changes.append)
+    desk.venue.fail_next(100)
+    for n in range(5):  # five consecutive failed sends open the circuit (default config)
+        desk.buy(f"b{n}", "0.1", "41000.00")
+    refused = desk.buy("late", "0.1", "41000.00")
+    assert refused.status is OrderStatus.REJECTED
+    assert refused.reject_reason == "venue SIM is not answering (circuit open)"
+    assert [(c.venue, c.new) for c in changes] == [("SIM", BreakerState.OPEN)]
+
+
+def test_execution_quality_measures_slippage_against_the_arrival_mid() -> None:
+    desk = Desk()
+    desk.maker_sells("ask-1", "1", "42010.00")
+    order = desk.oms.submit(
+        OrderRequest(
+            PORTFOLIO,
+            BTC.id,
+            ClientOrderId("b1"),
+            OrderSide.BUY,
+            OrderType.MARKET,
+            D("0.5"),
+            arrival_price=D("42000.00"),
+        )
+    )
+    quality = desk.oms.quality.order_report(order.id)
+    assert quality.slippage_bps is not None and quality.slippage_cost is not None
+    assert quality.slippage_bps.quantize(D("0.0001")) == D("2.3810")  # 10 / 42000, in bps
+    assert quality.slippage_cost == D("5")  # 0.5 x 10.00 paid above the arrival mid
+    assert quality.ack_latency_us is not None and quality.last_fill_latency_us is not None
