@@ -51,6 +51,7 @@ class InMemoryOrderJournal:
 
     def __init__(self) -> None:
         self._orders: dict[OrderId, Order] = {}
+        self._stored: set[int] = set()  # id() of the stored order objects
         self._by_client: dict[tuple[PortfolioId, ClientOrderId], OrderId] = {}
         self._trades: dict[OrderId, list[Trade]] = {}
         self.events: list[DomainEvent] = []
@@ -67,10 +68,11 @@ class InMemoryOrderJournal:
             if order.id in self._orders or key in self._by_client:
                 raise Conflict(f"order {order.id} ({order.client_order_id}) is already stored")
         for order in changed_orders:
-            if order.id not in self._orders:
+            if id(order) not in self._stored:  # a changed order is the object stored
                 raise NotFound("order", order.id)
-        for order in (*new_orders, *changed_orders):
+        for order in new_orders:
             self._orders[order.id] = order
+            self._stored.add(id(order))
             self._by_client[order.portfolio_id, order.client_order_id] = order.id
         for trade in trades:
             self._trades.setdefault(trade.order_id, []).append(trade)

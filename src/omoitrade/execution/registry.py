@@ -26,35 +26,36 @@ class OrderRegistry:
         self._orders: dict[OrderId, Order] = {}
         self._by_client: dict[tuple[PortfolioId, ClientOrderId], Order] = {}
         self._by_account: dict[tuple[AccountId, ClientOrderId], Order] = {}
-        self._accounts: dict[OrderId, AccountId] = {}
-        self._trades: dict[OrderId, set[VenueTradeId]] = {}
-        self._finished: dict[OrderId, None] = {}
+        # Keyed by the order object itself (identity: cheaper to hash than a UUID).
+        self._accounts: dict[Order, AccountId] = {}
+        self._trades: dict[Order, set[VenueTradeId]] = {}
+        self._finished: dict[Order, None] = {}
         self._memory = finished_memory
 
     def add(self, order: Order, account_id: AccountId, trade_ids: set[VenueTradeId]) -> None:
         self._orders[order.id] = order
         self._by_client[order.portfolio_id, order.client_order_id] = order
         self._by_account[account_id, order.client_order_id] = order
-        self._accounts[order.id] = account_id
-        self._trades[order.id] = trade_ids
+        self._accounts[order] = account_id
+        self._trades[order] = trade_ids
         if not order.is_open:
             self.finished(order)
 
     def finished(self, order: Order) -> None:
         """``order`` is done: forget the oldest finished orders beyond the memory."""
         finished = self._finished
-        finished[order.id] = None
+        finished[order] = None
         while len(finished) > self._memory:
             oldest = next(iter(finished))
             del finished[oldest]
             self._forget(oldest)
 
-    def _forget(self, order_id: OrderId) -> None:
-        order = self._orders.pop(order_id)
-        account_id = self._accounts.pop(order_id)
+    def _forget(self, order: Order) -> None:
+        del self._orders[order.id]
+        account_id = self._accounts.pop(order)
         del self._by_client[order.portfolio_id, order.client_order_id]
         del self._by_account[account_id, order.client_order_id]
-        del self._trades[order_id]
+        del self._trades[order]
 
     def get(self, order_id: OrderId) -> Order | None:
         return self._orders.get(order_id)
@@ -66,11 +67,11 @@ class OrderRegistry:
         return self._by_account.get((account_id, client_order_id))
 
     def account_of(self, order: Order) -> AccountId:
-        return self._accounts[order.id]
+        return self._accounts[order]
 
     def trade_ids(self, order: Order) -> set[VenueTradeId]:
         """The venue trade ids applied to ``order`` (the set itself, to add to)."""
-        return self._trades[order.id]
+        return self._trades[order]
 
     def open_orders(self) -> Iterator[Order]:
         return (o for o in self._orders.values() if o.is_open)

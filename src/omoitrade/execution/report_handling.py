@@ -66,7 +66,7 @@ class ReportHandling:
     # --- sending ----------------------------------------------------------------------------
     def sending(self, order: Order, command: Command) -> None:
         """Note ``command`` as sent (again) for ``order``."""
-        key = (order.id, type(command).__name__)
+        key = (order, type(command).__name__)
         flight = self._in_flight.get(key)
         if flight is None:
             now = self.manager.clock.timestamp_ns()
@@ -88,7 +88,7 @@ class ReportHandling:
             self._answered(report)
             order = self.manager.registry.by_account(report.account_id, report.client_order_id)
             if order is not None:
-                self._in_flight.pop((order.id, f"{report.command.title()}Order"), None)
+                self._in_flight.pop((order, f"{report.command.title()}Order"), None)
             self.manager.bus.publish(COMMAND_REJECTED_TOPIC, report)
         else:
             self._failed(report)
@@ -229,11 +229,11 @@ class ReportHandling:
     def _settle(self, order: Order, kind: ExecType) -> None:
         """A report about ``order`` answers the command it was waiting on."""
         if kind in (ExecType.NEW, ExecType.REJECTED, ExecType.TRADE, ExecType.STATUS):
-            self._in_flight.pop((order.id, "SubmitOrder"), None)
+            self._in_flight.pop((order, "SubmitOrder"), None)
         if kind in (ExecType.CANCELLED, ExecType.EXPIRED) or not order.is_open:
-            self._in_flight.pop((order.id, "CancelOrder"), None)
+            self._in_flight.pop((order, "CancelOrder"), None)
         if kind is ExecType.REPLACED:
-            self._in_flight.pop((order.id, "AmendOrder"), None)
+            self._in_flight.pop((order, "AmendOrder"), None)
 
     # --- commands without an answer ---------------------------------------------------------
     def _failed(self, failure: CommandFailed, *, count_against_venue: bool = True) -> None:
@@ -242,7 +242,7 @@ class ReportHandling:
         order = m.registry.by_account(command.account_id, command.client_order_id)
         if order is None or not order.is_open:
             return
-        key = (order.id, type(command).__name__)
+        key = (order, type(command).__name__)
         flight = self._in_flight.get(key)
         if flight is None:
             return
@@ -285,7 +285,7 @@ class ReportHandling:
         if not order.is_open:
             return
         for kind in ("SubmitOrder", "CancelOrder", "AmendOrder"):
-            self._in_flight.pop((order.id, kind), None)
+            self._in_flight.pop((order, kind), None)
         if order.exchange_order_id is None:
             self._reject(order, reason)
             return

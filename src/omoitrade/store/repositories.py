@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from omoitrade.core.errors import Conflict, NotFound
@@ -51,10 +61,16 @@ class Repository(Generic[E]):
     entity_cls: ClassVar[type]
     table: ClassVar[Table]
     mapper: ClassVar[EntityMapper[Any]]
+    _update_by_id: ClassVar[Any]  # UPDATE of every column by id, built once per table
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.mapper = EntityMapper(cls.entity_cls, cls.table)
+        table = cls.table
+        values: dict[str, Any] = {
+            c.name: bindparam(c.name) for c in table.columns if c.name != "id"
+        }
+        cls._update_by_id = update(table).where(table.c.id == bindparam("_id")).values(values)
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -67,29 +83,40 @@ class Repository(Generic[E]):
         """Insert a new entity; a duplicate key or unique field raises Conflict."""
         self.add_all([entity])
 
-    def add_all(self, entities: Sequence[E]) -> None:
+    def add_all(self, entities: Sequence[E], *, savepoint: bool = True) -> None:
+        """Insert ``entities``; a duplicate key raises Conflict.
+
+        With ``savepoint`` (the default) a refusal leaves the transaction usable; a caller
+        that abandons the whole transaction on any refusal can skip it (two fewer round
+        trips).
+        """
         if not entities:
             return
         rows = [self.mapper.to_row(entity) for entity in entities]
         try:
-            with self.connection.begin_nested():  # a refusal leaves the transaction usable
+            if savepoint:
+                with self.connection.begin_nested():
+                    self.connection.execute(insert(self.table), rows)
+            else:
                 self.connection.execute(insert(self.table), rows)
         except IntegrityError as error:
             raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
 
-    def update(self, entity: E) -> None:
+    def update(self, entity: E, *, savepoint: bool = True) -> None:
         """Overwrite the stored entity with the same id; NotFound if there is none."""
         row = self.mapper.to_row(entity)
-        key = row.pop("id")
+        row["_id"] = row.pop("id")
+        statement = self._update_by_id
         try:
-            with self.connection.begin_nested():
-                result = self.connection.execute(
-                    update(self.table).where(self.table.c.id == key).values(row)
-                )
+            if savepoint:
+                with self.connection.begin_nested():
+                    result = self.connection.execute(statement, row)
+            else:
+                result = self.connection.execute(statement, row)
         except IntegrityError as error:
             raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
         if result.rowcount == 0:
-            raise NotFound(self.kind, key)
+            raise NotFound(self.kind, row["_id"])
 
     def find(self, entity_id: UUID, *, for_update: bool = False) -> E | None:
         """The entity, or None. ``for_update`` locks its row until the transaction ends."""

@@ -1,0 +1,350 @@
+"""The portfolio ledger: cash, positions, P&L, equity and margin of many portfolios.
+
+Positions are built only from fills (:meth:`PortfolioLedger.apply_fill`), by
+average cost (see :mod:`omoitrade.portfolio.books`). Marks revalue only the open
+positions in the marked instrument, through an index, and move each portfolio's
+per-currency balances by the change, so equity is always current without summing
+positions. Equity and the other totals are reported in the portfolio's base
+currency, converting each currency at the latest FX rate (:mod:`omoitrade.portfolio.fx`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal, localcontext
+
+from omoitrade.core.errors import Conflict, NotFound, ValidationError
+from omoitrade.core.ids import IdGenerator
+from omoitrade.model.events import (
+    OrderFillEvent,
+    PositionChanged,
+    PositionClosed,
+    PositionOpened,
+)
+from omoitrade.model.fields import require_timestamp
+from omoitrade.model.identifiers import (
+    EventId,
+    InstrumentId,
+    PortfolioId,
+    PositionId,
+    StrategyId,
+)
+from omoitrade.model.instruments import Instrument
+from omoitrade.model.market_data import Quote
+from omoitrade.model.money import (
+    EXACT,
+    ZERO,
+    require_non_negative,
+    require_positive,
+    to_decimal,
+)
+from omoitrade.model.portfolios import Portfolio
+from omoitrade.model.positions import Position
+from omoitrade.portfolio import analytics
+from omoitrade.portfolio.accounts import PortfolioAccount, PortfolioSnapshot, RealizedPnl
+from omoitrade.portfolio.books import PositionBook
+from omoitrade.portfolio.fx import FxRates
+from omoitrade.portfolio.lots import FifoLotReport
+
+
+class PortfolioLedger:
+    """Holds many portfolios; applies fills, marks, cash movements and FX rates.
+
+    ``ids`` makes position and event ids (pass a seeded one for reproducible
+    backtests); ``fifo_lots`` also keeps FIFO lots per position for
+    :meth:`fifo_report`.
+    """
+
+    def __init__(self, ids: IdGenerator | None = None, fifo_lots: bool = False) -> None:
+        self._ids = ids
+        self._fifo = fifo_lots
+        self._accounts: dict[PortfolioId, PortfolioAccount] = {}
+        self._open: dict[InstrumentId, dict[PortfolioId, PositionBook]] = {}
+        self._marks: dict[InstrumentId, Decimal] = {}
+        self.rates = FxRates()
+
+    # --- portfolios and cash ------------------------------------------------------------------
+    def open_portfolio(
+        self, portfolio_id: PortfolioId, base_currency: str, cash: Decimal = ZERO
+    ) -> None:
+        """Start keeping ``portfolio_id`` with ``cash`` in its base currency."""
+        if portfolio_id in self._accounts:
+            raise Conflict(f"portfolio {portfolio_id} is already in the ledger")
+        if len(base_currency) < 3:
+            raise ValidationError("base_currency", "must be a currency code", base_currency)
+        cash = to_decimal("cash", cash)
+        require_non_negative("cash", cash)
+        account = self._accounts[portfolio_id] = PortfolioAccount(portfolio_id, base_currency)
+        account.balance(base_currency).cash = cash
+
+    def open_from(self, portfolio: Portfolio) -> None:
+        """Start keeping a :class:`Portfolio` entity with its cash."""
+        self.open_portfolio(portfolio.id, portfolio.base_currency, portfolio.cash)
+
+    def deposit(self, portfolio_id: PortfolioId, currency: str, amount: Decimal) -> Decimal:
+        """Add ``amount`` of ``currency`` to cash; returns the new cash in that currency."""
+        amount = to_decimal("amount", amount)
+        require_positive("amount", amount)
+        balance = self._account(portfolio_id).balance(currency)
+        with localcontext(EXACT):
+            balance.cash += amount
+        return balance.cash
+
+    def withdraw(self, portfolio_id: PortfolioId, currency: str, amount: Decimal) -> Decimal:
+        """Take ``amount`` of ``currency`` out of cash; refused beyond the cash held."""
+        amount = to_decimal("amount", amount)
+        require_positive("amount", amount)
+        balance = self._account(portfolio_id).balance(currency)
+        if amount > balance.cash:
+            raise Conflict(f"cannot withdraw {amount} {currency}: cash is {balance.cash}")
+        with localcontext(EXACT):
+            balance.cash -= amount
+        return balance.cash
+
+    def set_rate(self, base: str, quote: str, rate: Decimal, at: datetime | None = None) -> None:
+        """One ``base`` is worth ``rate`` ``quote`` (see :class:`FxRates`)."""
+        self.rates.set_rate(base, quote, rate, at)
+
+    # --- fills and marks ----------------------------------------------------------------------
+    def apply_fill(
+        self,
+        event: OrderFillEvent,
+        instrument: Instrument,
+        strategy_id: StrategyId | None = None,
+    ) -> list[PositionChanged]:
+        """Apply a fill to its portfolio's position; returns the position events.
+
+        A fill already applied (same ``exchange_trade_id`` for the same portfolio
+        and instrument) changes nothing and returns no events.
+        """
+        if event.instrument_id != instrument.id:
+            raise ValidationError("instrument", "must be the instrument of the fill", instrument)
+        require_positive("fill_quantity", event.fill_quantity)
+        require_positive("fill_price", event.fill_price)
+        account = self._account(event.portfolio_id)
+        book = account.books.get(instrument.id)
+        if book is None:
+            balance = account.balance(instrument.quote_currency)
+            book = PositionBook(account.portfolio_id, instrument, balance, self._fifo)
+            account.books[instrument.id] = book
+        if event.exchange_trade_id in book.trade_ids:
+            return []
+        price = event.fill_price
+        mark = self._marks.get(instrument.id, price)
+        with localcontext(EXACT):
+            result = book.fill(
+                event.side,
+                event.fill_quantity,
+                price,
+                event.commission,
+                mark,
+                event.occurred_at,
+                PositionId.new(self._ids),
+            )
+        book.trade_ids.add(event.exchange_trade_id)
+        self._index(book)
+        account.pnl.append(
+            RealizedPnl(
+                portfolio_id=account.portfolio_id,
+                instrument_id=instrument.id,
+                strategy_id=strategy_id,
+                trade_id=event.trade_id,
+                occurred_at=event.occurred_at,
+                currency=instrument.quote_currency,
+                realized_pnl=result.realized_pnl,
+                commission=event.commission,
+            )
+        )
+        events: list[PositionChanged] = []
+        if result.closed is not None:
+            events.append(self._event(PositionClosed, result.closed, event.occurred_at))
+        if result.opened is not None:
+            events.append(self._event(PositionOpened, result.opened, event.occurred_at))
+        if result.changed is not None:
+            events.append(self._event(PositionChanged, result.changed, event.occurred_at))
+        return events
+
+    def mark(self, instrument_id: InstrumentId, price: Decimal, at: datetime) -> int:
+        """Revalue the open positions in ``instrument_id`` at ``price``; returns how many."""
+        price = to_decimal("price", price)
+        require_positive("price", price)
+        require_timestamp("at", at)
+        self._marks[instrument_id] = price
+        books = self._open.get(instrument_id)
+        if not books:
+            return 0
+        with localcontext(EXACT):
+            for book in books.values():
+                book.revalue(price, at)
+        return len(books)
+
+    def mark_quote(self, quote: Quote) -> int:
+        """Revalue at the quote's mid price."""
+        return self.mark(quote.instrument_id, quote.mid, quote.timestamp)
+
+    def last_mark(self, instrument_id: InstrumentId) -> Decimal | None:
+        return self._marks.get(instrument_id)
+
+    # --- queries ------------------------------------------------------------------------------
+    def portfolio_ids(self) -> list[PortfolioId]:
+        return list(self._accounts)
+
+    def base_currency(self, portfolio_id: PortfolioId) -> str:
+        return self._account(portfolio_id).base_currency
+
+    def position(self, portfolio_id: PortfolioId, instrument_id: InstrumentId) -> Position | None:
+        """A copy of the position in ``instrument_id`` (FLAT once closed; None if never held)."""
+        book = self._account(portfolio_id).books.get(instrument_id)
+        return None if book is None else book.snapshot()
+
+    def positions(self, portfolio_id: PortfolioId) -> list[Position]:
+        """Copies of the open positions of ``portfolio_id``."""
+        books = self._account(portfolio_id).books.values()
+        return [p for b in books if b.is_open and (p := b.snapshot()) is not None]
+
+    def book(self, portfolio_id: PortfolioId, instrument_id: InstrumentId) -> PositionBook:
+        """The live book of one position (cost basis, commissions, lots); do not modify it."""
+        book = self._account(portfolio_id).books.get(instrument_id)
+        if book is None:
+            raise NotFound("position", (portfolio_id, instrument_id))
+        return book
+
+    def instruments(self, portfolio_id: PortfolioId) -> dict[InstrumentId, Instrument]:
+        """The instruments the portfolio has traded."""
+        return {i: b.instrument for i, b in self._account(portfolio_id).books.items()}
+
+    def cash(self, portfolio_id: PortfolioId, currency: str | None = None) -> Decimal:
+        """Cash in ``currency``, or all cash in the base currency when None."""
+        account = self._account(portfolio_id)
+        if currency is not None:
+            balance = account.balances.get(currency)
+            return ZERO if balance is None else balance.cash
+        return self._total(account, "cash")
+
+    def cash_balances(self, portfolio_id: PortfolioId) -> dict[str, Decimal]:
+        return {c: b.cash for c, b in self._account(portfolio_id).balances.items()}
+
+    def equity(self, portfolio_id: PortfolioId) -> Decimal:
+        """Cash plus holdings, in the base currency."""
+        return self._total(self._account(portfolio_id), "equity")
+
+    def unrealized_pnl(self, portfolio_id: PortfolioId) -> Decimal:
+        return self._total(self._account(portfolio_id), "unrealized_pnl")
+
+    def realized_pnl(self, portfolio_id: PortfolioId) -> Decimal:
+        """Realized P&L by average cost, before commissions, in the base currency."""
+        return self._total(self._account(portfolio_id), "realized_pnl")
+
+    def commission(self, portfolio_id: PortfolioId) -> Decimal:
+        return self._total(self._account(portfolio_id), "commission")
+
+    def margin_used(self, portfolio_id: PortfolioId) -> Decimal:
+        return self._total(self._account(portfolio_id), "margin_used")
+
+    def margin_available(self, portfolio_id: PortfolioId) -> Decimal:
+        """Equity less margin used less the gross value of fully funded positions."""
+        account = self._account(portfolio_id)
+        return (
+            self._total(account, "equity")
+            - self._total(account, "margin_used")
+            - self._total(account, "funded_value")
+        )
+
+    def snapshot(self, portfolio_id: PortfolioId) -> PortfolioSnapshot:
+        account = self._account(portfolio_id)
+        equity = self._total(account, "equity")
+        margin_used = self._total(account, "margin_used")
+        return PortfolioSnapshot(
+            portfolio_id=portfolio_id,
+            base_currency=account.base_currency,
+            cash=self._total(account, "cash"),
+            equity=equity,
+            unrealized_pnl=self._total(account, "unrealized_pnl"),
+            realized_pnl=self._total(account, "realized_pnl"),
+            commission=self._total(account, "commission"),
+            margin_used=margin_used,
+            margin_available=equity - margin_used - self._total(account, "funded_value"),
+        )
+
+    def pnl_records(self, portfolio_id: PortfolioId) -> list[RealizedPnl]:
+        """The realized P&L and commission of every applied fill, in order."""
+        return list(self._account(portfolio_id).pnl)
+
+    def fifo_report(self, portfolio_id: PortfolioId, instrument_id: InstrumentId) -> FifoLotReport:
+        """Open lots and FIFO realized P&L (the ledger must keep ``fifo_lots``)."""
+        fifo = self.book(portfolio_id, instrument_id).fifo
+        if fifo is None:
+            raise Conflict("FIFO lots are not kept: create the ledger with fifo_lots=True")
+        return fifo.report()
+
+    def exposure(self, portfolio_id: PortfolioId) -> analytics.ExposureReport:
+        """Gross and net notional exposure by instrument and instrument type, in base."""
+        account = self._account(portfolio_id)
+        return analytics.exposure(
+            self.positions(portfolio_id),
+            self.instruments(portfolio_id),
+            account.base_currency,
+            self.rates.convert,
+        )
+
+    def pnl_by_strategy(
+        self, portfolio_id: PortfolioId
+    ) -> dict[StrategyId | None, analytics.PnlSummary]:
+        """Realized P&L and commissions per strategy, in base at the latest rates."""
+        account = self._account(portfolio_id)
+        return analytics.pnl_by_strategy(account.pnl, account.base_currency, self.rates.convert)
+
+    def pnl_by_day(self, portfolio_id: PortfolioId) -> dict[date, analytics.PnlSummary]:
+        """Realized P&L and commissions per UTC day, in base at the latest rates."""
+        account = self._account(portfolio_id)
+        return analytics.pnl_by_day(account.pnl, account.base_currency, self.rates.convert)
+
+    def convert(self, amount: Decimal, from_currency: str, to_currency: str) -> Decimal:
+        return self.rates.convert(amount, from_currency, to_currency)
+
+    def open_books(self, instrument_id: InstrumentId) -> Iterator[PositionBook]:
+        """The open books in ``instrument_id`` (the index marks use)."""
+        return iter(self._open.get(instrument_id, {}).values())
+
+    # --- internals ----------------------------------------------------------------------------
+    def _account(self, portfolio_id: PortfolioId) -> PortfolioAccount:
+        account = self._accounts.get(portfolio_id)
+        if account is None:
+            raise NotFound("portfolio", portfolio_id)
+        return account
+
+    def _total(self, account: PortfolioAccount, name: str) -> Decimal:
+        base = account.base_currency
+        convert = self.rates.convert
+        total = ZERO
+        with localcontext(EXACT):
+            for currency, balance in account.balances.items():
+                value: Decimal = getattr(balance, name)
+                if value:
+                    total += convert(value, currency, base)
+        return total
+
+    def _index(self, book: PositionBook) -> None:
+        instrument_id = book.instrument.id
+        if book.is_open:
+            self._open.setdefault(instrument_id, {})[book.portfolio_id] = book
+        else:
+            books = self._open.get(instrument_id)
+            if books is not None:
+                books.pop(book.portfolio_id, None)
+
+    def _event(
+        self, kind: type[PositionChanged], position: Position, at: datetime
+    ) -> PositionChanged:
+        return kind(
+            event_id=EventId.new(self._ids),
+            occurred_at=at,
+            position_id=position.id,
+            portfolio_id=position.portfolio_id,
+            instrument_id=position.instrument_id,
+            side=position.side,
+            quantity=position.quantity,
+            average_entry_price=position.average_entry_price,
+            realized_pnl=position.realized_pnl,
+        )
