@@ -43,6 +43,7 @@ from omoitrade.model.identifiers import (
     SignalId,
     StrategyId,
     TradeId,
+    UserId,
     VenueOrderId,
     VenueTradeId,
 )
@@ -273,6 +274,68 @@ class MarketDataAnomaly(DomainEvent):
     kind: str
     reason: str
     data_timestamp: datetime | None
+
+
+# --- risk controls (appended by the risk engine) --------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskLimitWarning(DomainEvent):
+    """A limit's use reached ``threshold`` (a fraction, 0.8 by default); once per crossing."""
+
+    topic: ClassVar[str] = "events.risk.limit_warning"
+    stream_field: ClassVar[str] = "limit_id"
+    limit_id: RiskLimitId
+    portfolio_id: PortfolioId
+    limit_type: LimitType
+    limit_value: Decimal
+    current_value: Decimal
+    threshold: Decimal
+    instrument_id: InstrumentId | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingStateChanged(DomainEvent):
+    """The trading state (ACTIVE, REDUCING, HALTED) of one portfolio, or of all when
+    ``portfolio_id`` is None, changed; ``user_id`` is None when the system changed it."""
+
+    topic: ClassVar[str] = "events.risk.trading_state_changed"
+    portfolio_id: PortfolioId | None
+    from_state: str
+    to_state: str
+    reason: str
+    user_id: UserId | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillSwitchEngaged(DomainEvent):
+    """Emergency stop: everything HALTED, every working order to be cancelled and, with
+    ``flatten``, every position closed; ``user_id`` is None when the system engaged it."""
+
+    topic: ClassVar[str] = "events.risk.kill_switch_engaged"
+    reason: str
+    flatten: bool
+    user_id: UserId | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KillSwitchReleased(DomainEvent):
+    """An authorized user lifted the emergency stop."""
+
+    topic: ClassVar[str] = "events.risk.kill_switch_released"
+    stream_field: ClassVar[str] = "user_id"
+    user_id: UserId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyThrottled(DomainEvent):
+    """A strategy made ``executions`` automated executions within ``window_ns`` and is
+    disabled until someone re-enables it."""
+
+    topic: ClassVar[str] = "events.risk.strategy_throttled"
+    stream_field: ClassVar[str] = "strategy_id"
+    strategy_id: StrategyId
+    executions: int
+    window_ns: int
 
 
 # --- JSON -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,12 @@ START_NS = int(T0.timestamp() * 1e9)
 class Desk:
     """An order manager, its journal and bus, and a flaky simulated exchange with a maker."""
 
-    def __init__(self, check: object = None, journal: InMemoryOrderJournal | None = None) -> None:
+    def __init__(
+        self,
+        check: object = None,
+        journal: InMemoryOrderJournal | None = None,
+        config: OrderManagerConfig | None = None,
+    ) -> None:
         self.clock = SimulatedClock(START_NS)
         self.exchange = SimulatedExchange(self.clock, [BTC], SimExchangeConfig())
         self.exchange.open_account(ME, {"USD": D("1000000")})
@@ -64,6 +70,10 @@ class Desk:
         self.events: list[DomainEvent] = []
         self.bus.subscribe("events.order.*", self.events.append)
         self.journal = journal or InMemoryOrderJournal()
+        self.config = config or OrderManagerConfig(
+            not_found_grace_ns=1_000_000_000,
+            retry=RetryPolicy(max_attempts=4, base_delay_ns=50_000_000),
+        )
         self.oms = self.manager(check)
 
     def manager(self, check: object = None) -> OrderManager:
@@ -75,10 +85,7 @@ class Desk:
             instruments={BTC.id: BTC},
             accounts={PORTFOLIO: ME},
             pre_trade_check=check,  # type: ignore[arg-type]
-            config=OrderManagerConfig(
-                not_found_grace_ns=1_000_000_000,
-                retry=RetryPolicy(max_attempts=4, base_delay_ns=50_000_000),
-            ),
+            config=self.config,
         )
 
     def maker_sells(self, cid: str, qty: str, price: str) -> None:
@@ -343,3 +350,29 @@ def test_execution_quality_measures_slippage_against_the_arrival_mid() -> None:
     assert quality.slippage_bps.quantize(D("0.0001")) == D("2.3810")  # 10 / 42000, in bps
     assert quality.slippage_cost == D("5")  # 0.5 x 10.00 paid above the arrival mid
     assert quality.ack_latency_us is not None and quality.last_fill_latency_us is not None
+
+
+class CountingJournal(InMemoryOrderJournal):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, *args: Any) -> None:
+        self.writes += 1
+        super().write(*args)
+
+
+def test_group_commit_writes_a_fill_with_the_next_order_or_by_the_deadline() -> None:
+    journal = CountingJournal()
+    desk = Desk(journal=journal, config=OrderManagerConfig(group_commit_ns=2_000_000))
+    desk.maker_sells("ask-1", "1", "42000.00")
+    first = desk.buy("b1", "0.1")
+    assert first.status is OrderStatus.FILLED and journal.writes == 1  # the fill waits
+    assert desk.kinds() == ["OrderSubmitted"]  # events wait for their commit
+    desk.buy("b2", "0.1")
+    assert journal.writes == 2  # b2's insert carried b1's fill
+    assert desk.kinds()[:4] == ["OrderSubmitted", "OrderAccepted", "OrderFilled", "OrderSubmitted"]
+    desk.clock.advance_by(2_000_000)
+    assert journal.writes == 3  # b2's fill, at the deadline
+    assert desk.kinds()[-1] == "OrderFilled"
+    assert len(journal.trades_of(first.id)) == 1

@@ -65,6 +65,11 @@ EXPECTED_CONCRETE = {
     "PositionOpened",
     "PositionClosed",
     "RiskLimitBreached",
+    "RiskLimitWarning",
+    "TradingStateChanged",
+    "KillSwitchEngaged",
+    "KillSwitchReleased",
+    "StrategyThrottled",
     "MarketDataAnomaly",
 }
 

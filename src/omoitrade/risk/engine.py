@@ -1,0 +1,382 @@
+"""The risk engine: pre-trade checks, trading states, limit monitoring and the kill switch.
+
+Every check fails closed: what cannot be evaluated rejects the order with a reason.
+Events are published on the bus (when one is given) and returned to the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from omoitrade.core.bus import MessageBus
+from omoitrade.core.clock import Clock
+from omoitrade.core.errors import ValidationError
+from omoitrade.model.accounts import User
+from omoitrade.model.enums import BreachAction, LimitType
+from omoitrade.model.events import (
+    DomainEvent,
+    KillSwitchEngaged,
+    KillSwitchReleased,
+    TradingStateChanged,
+)
+from omoitrade.model.identifiers import InstrumentId, PortfolioId, StrategyId
+from omoitrade.model.orders import Order
+from omoitrade.model.risk import RiskLimit
+from omoitrade.risk.checks import (
+    STATELESS_CHECKS,
+    OrderContext,
+    Unavailable,
+    check_buying_power,
+    check_open_orders,
+    reduces_position,
+)
+from omoitrade.risk.config import RiskConfig
+from omoitrade.risk.decisions import (
+    APPROVED,
+    KillSwitchEngagedError,
+    ReasonCode,
+    Rejection,
+    RiskDecision,
+)
+from omoitrade.risk.kill_switch import KillSwitch, KillSwitchStatus
+from omoitrade.risk.limits import EquityMarks, EquityTracker, LimitMonitor, PortfolioMeasures
+from omoitrade.risk.state import (
+    RESTRICT_ROLES,
+    RESUME_ROLES,
+    TradingState,
+    TradingStates,
+    require_role,
+)
+from omoitrade.risk.throttle import DuplicateDetector, ExecutionThrottle, OrderRateTracker
+from omoitrade.risk.var import ExposureReport, VarReport, exposure_report, portfolio_var
+from omoitrade.risk.view import RiskView
+
+_log = logging.getLogger("omoitrade.risk.engine")
+
+_LOSS_CODES = {
+    LimitType.MAX_DAILY_LOSS: ReasonCode.DAILY_LOSS,
+    LimitType.MAX_DRAWDOWN: ReasonCode.DRAWDOWN,
+}
+
+_Check = Callable[[OrderContext], list[Rejection]]
+
+
+class RiskEngine:
+    """Judges orders for the portfolios it was given limits for (call :meth:`set_limits`
+    for each, even with no limits: a portfolio without loaded limits is rejected)."""
+
+    def __init__(
+        self,
+        view: RiskView,
+        clock: Clock,
+        bus: MessageBus | None = None,
+        config: RiskConfig | None = None,
+        throttle: ExecutionThrottle | None = None,
+    ) -> None:
+        self.view = view
+        self.clock = clock
+        self.bus = bus
+        self.default_config = config or RiskConfig()
+        self.throttle = throttle
+        self.states = TradingStates()
+        self._kill_switch = KillSwitch(self.states, clock)
+        self._configs: dict[PortfolioId, RiskConfig] = {}
+        self._limits: dict[PortfolioId, list[RiskLimit]] = {}
+        self._equity = EquityTracker()
+        self._rates = OrderRateTracker()
+        self._duplicates = DuplicateDetector()
+        self._monitor = LimitMonitor(self.states, clock, self.default_config.warning_threshold)
+
+    # --- configuration --------------------------------------------------------------------
+    def set_limits(self, portfolio_id: PortfolioId, limits: Iterable[RiskLimit]) -> None:
+        """Load (replace) the portfolio's limit rows; the engine keeps them current."""
+        rows = list(limits)
+        for row in rows:
+            if row.portfolio_id != portfolio_id:
+                raise ValidationError(
+                    "limits", f"limit {row.id} belongs to portfolio {row.portfolio_id}", row.id
+                )
+        self._limits[portfolio_id] = rows
+
+    def limits(self, portfolio_id: PortfolioId) -> list[RiskLimit]:
+        return list(self._limits.get(portfolio_id, ()))
+
+    def set_config(self, portfolio_id: PortfolioId, config: RiskConfig) -> None:
+        self._configs[portfolio_id] = config
+
+    def config_for(self, portfolio_id: PortfolioId) -> RiskConfig:
+        return self._configs.get(portfolio_id, self.default_config)
+
+    def seed_equity_marks(self, portfolio_id: PortfolioId, marks: EquityMarks) -> None:
+        """Restore the day-start equity and high-water mark after a restart."""
+        self._equity.seed(portfolio_id, marks)
+
+    # --- pre-trade checks -----------------------------------------------------------------
+    def check_order(self, order: Order, strategy_id: StrategyId | None = None) -> RiskDecision:
+        """Judge a new order; an approved one counts toward the rate and duplicate checks."""
+        decision = self._judge(order, amend_of=None, strategy_id=strategy_id)
+        if decision.approved:
+            now = self.clock.timestamp_ns()
+            self._rates.record(order.portfolio_id, now)
+            window = self.config_for(order.portfolio_id).duplicate_window_ns
+            if window is not None:
+                self._duplicates.record(order, now, window)
+        return decision
+
+    def check_amend(
+        self,
+        order: Order,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> RiskDecision:
+        """Judge an amend as the order it would leave (``order`` itself is not changed)."""
+        changes = {
+            name: value
+            for name, value in (
+                ("quantity", quantity),
+                ("price", price),
+                ("stop_price", stop_price),
+            )
+            if value is not None
+        }
+        after = dataclasses.replace(order, **changes)  # type: ignore[arg-type]
+        decision = self._judge(after, amend_of=order, strategy_id=None)
+        if decision.approved:
+            self._rates.record(order.portfolio_id, self.clock.timestamp_ns())
+        return decision
+
+    def check_cancel(self, order: Order) -> RiskDecision:
+        """Cancels always pass: they only ever lower risk, in every state."""
+        return APPROVED
+
+    def _judge(
+        self, order: Order, amend_of: Order | None, strategy_id: StrategyId | None
+    ) -> RiskDecision:
+        portfolio_id = order.portfolio_id
+        limits = self._limits.get(portfolio_id)
+        try:
+            if not self.view.has_portfolio(portfolio_id):
+                return _reject(ReasonCode.UNKNOWN_ACCOUNT, f"portfolio {portfolio_id} is not known")
+            if limits is None:
+                return _reject(
+                    ReasonCode.MISSING_LIMIT_DATA, f"no limits loaded for portfolio {portfolio_id}"
+                )
+            ctx = OrderContext(
+                order=order,
+                config=self.config_for(portfolio_id),
+                limits=limits,
+                positions=self.view.positions(portfolio_id),
+                working=[o for o in self.view.working_orders(portfolio_id) if o.id != order.id],
+                price_of=self.view.reference_price,
+            )
+        except Exception as error:  # the view failed: nothing can be judged
+            _log.exception("risk view failed for portfolio %s", portfolio_id)
+            return _reject(ReasonCode.CHECK_FAILED, f"the risk view failed: {error}")
+        checks: list[_Check] = [lambda c: self._check_state(c, amend_of)]
+        if strategy_id is not None:
+            checks.append(lambda c: self._check_strategy(strategy_id))
+        checks.extend(STATELESS_CHECKS)
+        checks.append(lambda c: check_buying_power(c, self.view.available_balance(portfolio_id)))
+        checks.append(self._check_rate)
+        if amend_of is None:
+            checks.extend((check_open_orders, self._check_duplicate))
+        checks.append(self._check_losses)
+        return RiskDecision(_run(checks, ctx))
+
+    def _check_state(self, ctx: OrderContext, amend_of: Order | None) -> list[Rejection]:
+        state = self.states.effective(ctx.order.portfolio_id)
+        if state is TradingState.HALTED:
+            return [Rejection(ReasonCode.TRADING_HALTED, "trading is halted: only cancels pass")]
+        if state is TradingState.REDUCING:
+            if amend_of is not None and ctx.order.quantity <= amend_of.quantity:
+                return []  # an amend that does not grow the order adds no risk
+            if not reduces_position(ctx):
+                return [
+                    Rejection(
+                        ReasonCode.REDUCE_ONLY,
+                        "trading is reducing: only orders that shrink a position pass",
+                    )
+                ]
+        return []
+
+    def _check_strategy(self, strategy_id: StrategyId) -> list[Rejection]:
+        if self.throttle is not None and not self.throttle.is_enabled(strategy_id):
+            return [
+                Rejection(ReasonCode.STRATEGY_THROTTLED, f"strategy {strategy_id} is throttled")
+            ]
+        return []
+
+    def _check_rate(self, ctx: OrderContext) -> list[Rejection]:
+        limits = ctx.limits_for(LimitType.MAX_ORDER_RATE)
+        if not limits:
+            return []
+        count = self._rates.count(ctx.order.portfolio_id, self.clock.timestamp_ns()) + 1
+        return [
+            Rejection(
+                ReasonCode.ORDER_RATE,
+                f"{count} messages in one second exceed the limit {limit.limit_value}",
+            )
+            for limit in limits
+            if count > limit.limit_value
+        ]
+
+    def _check_duplicate(self, ctx: OrderContext) -> list[Rejection]:
+        window = ctx.config.duplicate_window_ns
+        if window is None:
+            return []
+        if self._duplicates.is_duplicate(ctx.order, self.clock.timestamp_ns(), window):
+            return [
+                Rejection(
+                    ReasonCode.DUPLICATE_ORDER,
+                    f"an equal order was accepted less than {window} ns ago",
+                )
+            ]
+        return []
+
+    def _check_losses(self, ctx: OrderContext) -> list[Rejection]:
+        limits = [
+            limit
+            for limit in ctx.limits
+            if limit.limit_type in _LOSS_CODES and limit.instrument_id is None
+        ]
+        if not limits:
+            return []
+        portfolio_id = ctx.order.portfolio_id
+        equity = self.view.equity(portfolio_id)
+        if equity is None:
+            raise Unavailable(
+                ReasonCode.MISSING_LIMIT_DATA, f"no equity known for portfolio {portfolio_id}"
+            )
+        marks = self._equity.observe(portfolio_id, equity, self.clock.utc_now())
+        found = []
+        for limit in limits:
+            if limit.limit_type is LimitType.MAX_DAILY_LOSS:
+                value = marks.daily_loss(equity)
+            else:
+                value = marks.drawdown(equity)
+            if value <= limit.limit_value or limit.action_on_breach is BreachAction.ALERT:
+                continue
+            if limit.action_on_breach is BreachAction.REDUCE and reduces_position(ctx):
+                continue
+            found.append(
+                Rejection(
+                    _LOSS_CODES[limit.limit_type],
+                    f"{limit.limit_type} {value} exceeds the limit {limit.limit_value} "
+                    f"({limit.action_on_breach})",
+                )
+            )
+        return found
+
+    # --- limits ---------------------------------------------------------------------------
+    def update(self, portfolio_id: PortfolioId) -> list[DomainEvent]:
+        """Re-measure the portfolio's limits (call on fills, marks and P&L changes);
+        returns and publishes the warnings, breaches and state changes that follow."""
+        limits = self._limits.get(portfolio_id, [])
+        equity = self.view.equity(portfolio_id)
+        marks = (
+            None
+            if equity is None
+            else self._equity.observe(portfolio_id, equity, self.clock.utc_now())
+        )
+        measures = PortfolioMeasures(
+            positions=self.view.positions(portfolio_id),
+            price_of=self.view.reference_price,
+            equity=equity,
+            marks=marks,
+            order_rate=self._rates.count(portfolio_id, self.clock.timestamp_ns()),
+        )
+        return self._emit(self._monitor.observe(limits, measures))
+
+    on_portfolio_update = update
+
+    # --- trading states -------------------------------------------------------------------
+    def trading_state(self, portfolio_id: PortfolioId | None = None) -> TradingState:
+        """A portfolio's effective state (the stricter of its own and the global one), or the
+        global state for None."""
+        if portfolio_id is None:
+            return self.states.of(None)
+        return self.states.effective(portfolio_id)
+
+    def set_trading_state(
+        self, portfolio_id: PortfolioId | None, state: TradingState, user: User, reason: str
+    ) -> list[DomainEvent]:
+        """Set a scope's own state: tightening needs a trading role, loosening ADMIN or
+        RISK_MANAGER; the global state cannot leave HALTED while the kill switch is engaged."""
+        current = self.states.of(portfolio_id)
+        loosening = state.severity < current.severity
+        require_role(user, RESUME_ROLES if loosening else RESTRICT_ROLES, f"set state {state}")
+        if portfolio_id is None and loosening and self._kill_switch.engaged:
+            raise KillSwitchEngagedError("release the kill switch to resume global trading")
+        event = self.states.change(portfolio_id, state, reason, self.clock, user)
+        return self._emit([] if event is None else [event])
+
+    # --- kill switch ----------------------------------------------------------------------
+    @property
+    def kill_switch(self) -> KillSwitchStatus:
+        return self._kill_switch.status
+
+    def engage_kill_switch(
+        self, reason: str, user: User | None = None, flatten: bool = False
+    ) -> list[DomainEvent]:
+        """Emergency stop; the runtime cancels every working order (and flattens if asked)."""
+        return self._emit(self._kill_switch.engage(reason, user, flatten))
+
+    def release_kill_switch(self, user: User, reason: str) -> list[DomainEvent]:
+        """Lift the emergency stop; raises RiskPermissionDenied unless ADMIN or RISK_MANAGER."""
+        return self._emit(self._kill_switch.release(user, reason))
+
+    def restore(self, events: Iterable[DomainEvent]) -> None:
+        """Rebuild states and the kill switch from recorded events, oldest first; other
+        event types are ignored. Publishes nothing."""
+        for event in events:
+            if isinstance(event, TradingStateChanged):
+                self.states.apply(event.portfolio_id, TradingState(event.to_state))
+            elif isinstance(event, KillSwitchEngaged | KillSwitchReleased):
+                self._kill_switch.replay(event)
+
+    # --- analytics ------------------------------------------------------------------------
+    def exposure_report(self, portfolio_id: PortfolioId) -> ExposureReport:
+        """Positions and working orders at reference prices, now."""
+        return exposure_report(self.view, portfolio_id, self.clock.utc_now())
+
+    def value_at_risk(
+        self, portfolio_id: PortfolioId, returns: Mapping[InstrumentId, Sequence[float]]
+    ) -> VarReport:
+        """One-day VaR (historical and parametric, 95% and 99%) from daily returns."""
+        return portfolio_var(self.view, portfolio_id, returns)
+
+    # --- strategy throttle ----------------------------------------------------------------
+    def record_execution(self, strategy_id: StrategyId) -> list[DomainEvent]:
+        """Count an automated execution of a strategy (needs a throttle)."""
+        if self.throttle is None:
+            return []
+        event = self.throttle.record_execution(strategy_id)
+        return self._emit([] if event is None else [event])
+
+    def _emit(self, events: Sequence[DomainEvent]) -> list[DomainEvent]:
+        if self.bus is not None:
+            for event in events:
+                self.bus.publish(event.topic, event)
+        return list(events)
+
+
+def _reject(code: ReasonCode, message: str) -> RiskDecision:
+    return RiskDecision((Rejection(code, message),))
+
+
+def _run(checks: Sequence[_Check], ctx: OrderContext) -> tuple[Rejection, ...]:
+    """Run every check; one that cannot be evaluated, or fails, rejects (fail closed)."""
+    found: list[Rejection] = []
+    for check in checks:
+        try:
+            found.extend(check(ctx))
+        except Unavailable as missing:
+            found.append(missing.rejection)
+        except Exception as error:  # a broken check must never wave an order through
+            _log.exception("risk check %r failed", check)
+            found.append(Rejection(ReasonCode.CHECK_FAILED, f"a check failed: {error}"))
+    return tuple(dict.fromkeys(found))

@@ -1,0 +1,121 @@
+"""Time-windowed counters on the clock: order messages per second, duplicate orders, and the
+repeated-execution throttle that disables a strategy until someone re-enables it."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from omoitrade.core.clock import Clock
+from omoitrade.core.errors import ValidationError
+from omoitrade.model.accounts import User
+from omoitrade.model.events import StrategyThrottled
+from omoitrade.model.identifiers import PortfolioId, StrategyId
+from omoitrade.model.orders import Order
+from omoitrade.risk.config import SECOND_NS
+from omoitrade.risk.state import RESTRICT_ROLES, event_meta, require_role
+
+
+def _expire(times: deque[int], now_ns: int, window_ns: int) -> None:
+    """Drop the timestamps that are ``window_ns`` or more before ``now_ns``."""
+    while times and times[0] <= now_ns - window_ns:
+        times.popleft()
+
+
+class OrderRateTracker:
+    """Order messages (new orders and amends) per portfolio in the last second."""
+
+    def __init__(self, window_ns: int = SECOND_NS) -> None:
+        self._window_ns = window_ns
+        self._sent: dict[PortfolioId, deque[int]] = {}
+
+    def count(self, portfolio_id: PortfolioId, now_ns: int) -> int:
+        times = self._sent.get(portfolio_id)
+        if times is None:
+            return 0
+        _expire(times, now_ns, self._window_ns)
+        return len(times)
+
+    def record(self, portfolio_id: PortfolioId, now_ns: int) -> None:
+        self._sent.setdefault(portfolio_id, deque()).append(now_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    at_ns: int
+    key: tuple[object, ...]
+
+
+def _order_key(order: Order) -> tuple[object, ...]:
+    return (
+        order.portfolio_id,
+        order.instrument_id,
+        order.side,
+        order.quantity,
+        order.price,
+        order.stop_price,
+    )
+
+
+class DuplicateDetector:
+    """Remembers accepted orders; an equal one (side, instrument, size, prices) inside the
+    window is a duplicate. Quantities and prices compare by value (``1.0 == 1``)."""
+
+    def __init__(self) -> None:
+        self._seen: deque[_Seen] = deque()
+
+    def is_duplicate(self, order: Order, now_ns: int, window_ns: int) -> bool:
+        key = _order_key(order)
+        return any(s.key == key and now_ns - s.at_ns < window_ns for s in self._seen)
+
+    def record(self, order: Order, now_ns: int, window_ns: int) -> None:
+        while self._seen and now_ns - self._seen[0].at_ns >= window_ns:
+            self._seen.popleft()
+        self._seen.append(_Seen(now_ns, _order_key(order)))
+
+
+class ExecutionThrottle:
+    """Disables a strategy after ``max_executions`` automated executions within ``window_ns``.
+
+    A disabled strategy stays disabled until :meth:`enable` is called by a user who may
+    trade (ADMIN, RISK_MANAGER or TRADER).
+    """
+
+    def __init__(self, clock: Clock, max_executions: int, window_ns: int) -> None:
+        if max_executions < 1:
+            raise ValidationError("max_executions", "must be at least 1", max_executions)
+        if window_ns <= 0:
+            raise ValidationError("window_ns", "must be greater than 0", window_ns)
+        self._clock = clock
+        self.max_executions = max_executions
+        self.window_ns = window_ns
+        self._executions: dict[StrategyId, deque[int]] = {}
+        self._disabled: set[StrategyId] = set()
+
+    def is_enabled(self, strategy_id: StrategyId) -> bool:
+        return strategy_id not in self._disabled
+
+    def record_execution(self, strategy_id: StrategyId) -> StrategyThrottled | None:
+        """Count one automated execution; the event when this one disables the strategy."""
+        now = self._clock.timestamp_ns()
+        times = self._executions.setdefault(strategy_id, deque())
+        times.append(now)
+        _expire(times, now, self.window_ns)
+        if strategy_id in self._disabled or len(times) < self.max_executions:
+            return None
+        self._disabled.add(strategy_id)
+        return StrategyThrottled(
+            **event_meta(self._clock),
+            strategy_id=strategy_id,
+            executions=len(times),
+            window_ns=self.window_ns,
+        )
+
+    def enable(self, strategy_id: StrategyId, user: User) -> None:
+        """Re-enable a throttled strategy; its execution count starts afresh."""
+        require_role(user, RESTRICT_ROLES, "re-enable a throttled strategy")
+        self._disabled.discard(strategy_id)
+        self._executions.pop(strategy_id, None)
+
+    def disabled(self) -> frozenset[StrategyId]:
+        return frozenset(self._disabled)
