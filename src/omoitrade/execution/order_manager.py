@@ -346,6 +346,7 @@ class OrderManager:
             self.record([], [order], [event])
             return order
         account_id = self.registry.account_of(order)
+        self.reports.cancel_requested(order, reason)
         self.send(order, CancelOrder(account_id, client_order_id, order.instrument_id))
         return order
 

@@ -62,6 +62,7 @@ class ReportHandling:
     def __init__(self, manager: OrderManager) -> None:
         self.manager = manager
         self._in_flight: dict[tuple[object, str], InFlight] = {}
+        self._cancel_reasons: dict[Order, str] = {}  # why we asked: kept over the venue's
 
     # --- sending ----------------------------------------------------------------------------
     def sending(self, order: Order, command: Command) -> None:
@@ -74,6 +75,10 @@ class ReportHandling:
         else:
             flight.attempts += 1
             flight.command = command
+
+    def cancel_requested(self, order: Order, reason: str) -> None:
+        """Remember why we asked to cancel ``order``; its CANCELLED report will say so."""
+        self._cancel_reasons[order] = reason
 
     def unclear_orders(self) -> list[Order]:
         """Orders with a command whose outcome the venue has not made clear yet."""
@@ -143,7 +148,10 @@ class ReportHandling:
                 )
             )
         elif kind in _DONE or (kind is ExecType.STATUS and r.order_status is OrderStatus.CANCELLED):
-            reason = r.reason or _DONE.get(kind, "cancelled at the venue")
+            asked = self._cancel_reasons.pop(order, None)
+            if kind is not ExecType.CANCELLED:
+                asked = None  # expired, not cancelled: the venue's reason stands
+            reason = asked or r.reason or _DONE.get(kind, "cancelled at the venue")
             order.cancel(reason, at)
             events.append(
                 OrderCancelled(
@@ -163,6 +171,7 @@ class ReportHandling:
         if events:
             m.record([], [order], events)
             if not order.is_open:
+                self._cancel_reasons.pop(order, None)
                 m.registry.finished(order)
 
     def _fill(self, order: Order, r: ExecutionReport) -> None:
@@ -224,6 +233,7 @@ class ReportHandling:
         )
         m.record([], [order], events, [trade])
         if status is OrderStatus.FILLED:
+            self._cancel_reasons.pop(order, None)
             m.registry.finished(order)
 
     def _settle(self, order: Order, kind: ExecType) -> None:

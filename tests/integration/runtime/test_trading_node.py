@@ -1,0 +1,145 @@
+"""The trading node: orders, risk and positions working together on the simulated exchange."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from omoitrade.core.bus import MessageBus
+from omoitrade.core.clock import SimulatedClock
+from omoitrade.execution.journal import InMemoryOrderJournal
+from omoitrade.execution.order_manager import OrderRequest
+from omoitrade.model import Order
+from omoitrade.model.enums import (
+    BreachAction,
+    LimitType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    UserRole,
+)
+from omoitrade.model.identifiers import AccountId, ClientOrderId
+from omoitrade.model.venue import SubmitOrder
+from omoitrade.risk import TradingState
+from omoitrade.runtime.trading_node import PortfolioSetup, TradingNode
+from omoitrade.testing import factories as f
+from omoitrade.venues.sim.exchange import SimExchangeConfig, SimulatedExchange
+
+BTC = f.make_instrument()
+ME, MAKER = AccountId("desk-1"), AccountId("maker")
+
+
+class World:
+    def __init__(self) -> None:
+        self.clock = SimulatedClock(int(f.T0.timestamp() * 1e9))
+        self.exchange = SimulatedExchange(self.clock, [BTC], SimExchangeConfig())
+        self.exchange.open_account(ME, {"USD": D("1000000")})
+        self.exchange.open_account(MAKER, {"USD": D("10000000"), "BTC": D("100")})
+        organization = f.make_organization()
+        self.portfolio = f.make_portfolio(
+            organization,
+            cash=D("100000"),
+            current_equity=D("100000"),
+            initial_capital=D("100000"),
+            margin_available=D("100000"),
+        )
+        self.limits = [
+            f.make_risk_limit(
+                self.portfolio.id,
+                limit_type=LimitType.MAX_ORDER_SIZE,
+                instrument_id=BTC.id,
+                limit_value=D("1"),
+                action_on_breach=BreachAction.ALERT,
+            ),
+        ]
+        self.journal = InMemoryOrderJournal()
+        self.node = self.new_node()
+        self.quote("41990.00", "42000.00")
+
+    def new_node(self) -> TradingNode:
+        return TradingNode(
+            clock=self.clock,
+            bus=MessageBus(),
+            journal=self.journal,
+            venues={"SIM": self.exchange},
+            instruments=[BTC],
+            portfolios=[PortfolioSetup(self.portfolio, ME, self.limits)],
+        )
+
+    def quote(self, bid: str, ask: str) -> None:
+        for side, price, cid in ((OrderSide.BUY, bid, "mb"), (OrderSide.SELL, ask, "ma")):
+            self.exchange.submit(
+                SubmitOrder(
+                    MAKER,
+                    ClientOrderId(f"{cid}-{price}"),
+                    BTC.id,
+                    side,
+                    OrderType.LIMIT,
+                    D("10"),
+                    price=D(price),
+                )
+            )
+        self.clock.advance_by(1_000_000_000)  # the exchange publishes its book
+
+    def order(self, cid: str, side: OrderSide, qty: str, price: str | None = None) -> Order:
+        kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        return self.node.orders.submit(
+            OrderRequest(
+                self.portfolio.id,
+                BTC.id,
+                ClientOrderId(cid),
+                side,
+                kind,
+                D(qty),
+                price=None if price is None else D(price),
+            )
+        )
+
+
+def test_a_fill_moves_the_position_and_cash() -> None:
+    w = World()
+    order = w.order("b1", OrderSide.BUY, "0.5")
+    assert order.status is OrderStatus.FILLED
+    position = w.node.ledger.position(w.portfolio.id, BTC.id)
+    assert position is not None
+    assert (position.side, position.quantity) == (PositionSide.LONG, D("0.5"))
+    assert w.node.ledger.cash(w.portfolio.id) == D("100000") - D("0.5") * D("42000.00")
+
+
+def test_risk_limits_pass_just_inside_and_reject_just_outside_with_the_code() -> None:
+    w = World()
+    inside = w.order("b1", OrderSide.BUY, "1")
+    outside = w.order("b2", OrderSide.BUY, "1.0001")
+    assert inside.status is OrderStatus.FILLED
+    assert outside.status is OrderStatus.REJECTED
+    assert outside.reject_reason is not None
+    assert outside.reject_reason.startswith("risk.order_size: ")
+
+
+def test_a_halt_cancels_working_orders_and_refuses_new_ones() -> None:
+    w = World()
+    resting = w.order("b1", OrderSide.BUY, "0.1", "41000.00")
+    admin = f.make_user(f.make_organization(), role=UserRole.ADMIN)
+    w.node.risk.set_trading_state(w.portfolio.id, TradingState.HALTED, admin, "desk review")
+    assert resting.status is OrderStatus.CANCELLED
+    assert resting.cancel_reason == "trading halted: desk review"
+    refused = w.order("b2", OrderSide.BUY, "0.1")
+    assert refused.status is OrderStatus.REJECTED
+    assert refused.reject_reason is not None and "risk.trading_halted" in refused.reject_reason
+
+
+def test_the_kill_switch_flattens_and_survives_a_restart() -> None:
+    w = World()
+    w.order("b1", OrderSide.BUY, "0.5")
+    resting = w.order("b2", OrderSide.BUY, "0.1", "41000.00")
+    risk_manager = f.make_user(f.make_organization(), role=UserRole.RISK_MANAGER)
+    w.node.risk.engage_kill_switch("runaway strategy", risk_manager, flatten=True)
+    assert resting.status is OrderStatus.CANCELLED
+    position = w.node.ledger.position(w.portfolio.id, BTC.id)
+    assert position is not None and position.side is PositionSide.FLAT
+
+    restarted = w.new_node()
+    restarted.restore(w.journal.events)
+    assert restarted.risk.trading_state(None) is TradingState.HALTED
+    again = restarted.ledger.position(w.portfolio.id, BTC.id)
+    assert again is not None and again.side is PositionSide.FLAT
