@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sim_service_process import CLI, ServiceProcess, free_port
 
 from omoitrade.core.errors import Conflict, ValidationError
 from omoitrade.model.enums import (
@@ -38,6 +37,7 @@ from omoitrade.model.venue import (
     VenuePosition,
     VenueReport,
 )
+from omoitrade.testing.sim_service import CLI, ServiceProcess, free_port
 from omoitrade.venues.sim import wire
 from omoitrade.venues.sim.catalog import ServiceConfig, load_instruments
 from omoitrade.venues.sim.durable import DurableExchange

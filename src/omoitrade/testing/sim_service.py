@@ -1,4 +1,4 @@
-"""The simulated exchange service in its own process, started through the real CLI."""
+"""The simulated exchange service in its own process, started through the real CLI (tests)."""
 
 from __future__ import annotations
 
