@@ -344,6 +344,7 @@ class OrderManager:
                 event_id=self.new_event_id(), occurred_at=now, order_id=order.id, reason=reason
             )
             self.record([], [order], [event])
+            self.registry.finished(order)
             return order
         account_id = self.registry.account_of(order)
         self.reports.cancel_requested(order, reason)
@@ -388,9 +389,8 @@ class OrderManager:
         """Cancel every open order of the portfolio (of one instrument, if given)."""
         chosen = [
             o
-            for o in self.registry.open_orders()
-            if o.portfolio_id == portfolio_id
-            and (instrument_id is None or o.instrument_id == instrument_id)
+            for o in self.registry.open_orders(portfolio_id)
+            if instrument_id is None or o.instrument_id == instrument_id
         ]
         return [self.cancel(portfolio_id, o.client_order_id, reason) for o in chosen]
 
@@ -399,11 +399,7 @@ class OrderManager:
         return self._known(portfolio_id, client_order_id)
 
     def open_orders(self, portfolio_id: PortfolioId | None = None) -> list[Order]:
-        return [
-            o
-            for o in self.registry.open_orders()
-            if portfolio_id is None or o.portfolio_id == portfolio_id
-        ]
+        return self.registry.open_orders(portfolio_id)
 
     # --- reconciliation -------------------------------------------------------------------
     def apply_venue_report(self, report: ExecutionReport) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from omoitrade.model.identifiers import (
     AccountId,
     ClientOrderId,
@@ -30,6 +28,7 @@ class OrderRegistry:
         self._accounts: dict[Order, AccountId] = {}
         self._trades: dict[Order, set[VenueTradeId]] = {}
         self._finished: dict[Order, None] = {}
+        self._open: dict[PortfolioId, dict[Order, None]] = {}  # open orders, oldest first
         self._memory = finished_memory
 
     def add(self, order: Order, account_id: AccountId, trade_ids: set[VenueTradeId]) -> None:
@@ -38,11 +37,14 @@ class OrderRegistry:
         self._by_account[account_id, order.client_order_id] = order
         self._accounts[order] = account_id
         self._trades[order] = trade_ids
-        if not order.is_open:
+        if order.is_open:
+            self._open.setdefault(order.portfolio_id, {})[order] = None
+        else:
             self.finished(order)
 
     def finished(self, order: Order) -> None:
         """``order`` is done: forget the oldest finished orders beyond the memory."""
+        self._open.get(order.portfolio_id, {}).pop(order, None)
         finished = self._finished
         finished[order] = None
         while len(finished) > self._memory:
@@ -73,5 +75,8 @@ class OrderRegistry:
         """The venue trade ids applied to ``order`` (the set itself, to add to)."""
         return self._trades[order]
 
-    def open_orders(self) -> Iterator[Order]:
-        return (o for o in self._orders.values() if o.is_open)
+    def open_orders(self, portfolio_id: PortfolioId | None = None) -> list[Order]:
+        """Open orders (of one portfolio, or all), oldest first within a portfolio."""
+        if portfolio_id is not None:
+            return [o for o in self._open.get(portfolio_id, {}) if o.is_open]
+        return [o for orders in self._open.values() for o in orders if o.is_open]

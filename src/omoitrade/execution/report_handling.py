@@ -63,6 +63,7 @@ class ReportHandling:
         self.manager = manager
         self._in_flight: dict[tuple[object, str], InFlight] = {}
         self._cancel_reasons: dict[Order, str] = {}  # why we asked: kept over the venue's
+        self._accounts = frozenset(manager.accounts.values())
 
     # --- sending ----------------------------------------------------------------------------
     def sending(self, order: Order, command: Command) -> None:
@@ -86,6 +87,11 @@ class ReportHandling:
 
     # --- reports ----------------------------------------------------------------------------
     def on_report(self, report: VenueReport) -> None:
+        if isinstance(report, CommandFailed):
+            self._failed(report)
+            return
+        if report.account_id not in self._accounts:
+            return  # another account's report (a venue may send those too)
         if isinstance(report, ExecutionReport):
             self._answered(report)
             self._execution(report)
@@ -95,8 +101,6 @@ class ReportHandling:
             if order is not None:
                 self._in_flight.pop((order, f"{report.command.title()}Order"), None)
             self.manager.bus.publish(COMMAND_REJECTED_TOPIC, report)
-        else:
-            self._failed(report)
 
     def _answered(self, report: ExecutionReport | CommandRejected) -> None:
         """The venue answered: a success for its circuit breaker."""

@@ -50,6 +50,7 @@ from omoitrade.model.identifiers import (
 from omoitrade.model.timestamps import require_utc
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+_CHECKED: dict[type, tuple[str, ...]] = {}  # field names per event class, found once
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,12 +65,16 @@ class DomainEvent:
 
     def __post_init__(self) -> None:
         normalize_fields(self)  # typed ids, exact Decimals, enums, JSON-only dicts
-        for field in fields(self):
-            value = getattr(self, field.name)
+        cls = type(self)
+        names = _CHECKED.get(cls)
+        if names is None:
+            names = _CHECKED[cls] = tuple(f.name for f in fields(cls))
+        for name in names:
+            value = getattr(self, name)
             if isinstance(value, datetime):
-                require_utc(field.name, value)
+                require_utc(name, value)
             elif isinstance(value, float) and not math.isfinite(value):
-                raise ValidationError(field.name, "must be finite", value)
+                raise ValidationError(name, "must be finite", value)
 
     @property
     def stream_id(self) -> UUID:

@@ -203,6 +203,11 @@ class PortfolioLedger:
         books = self._account(portfolio_id).books.values()
         return [p for b in books if b.is_open and (p := b.snapshot()) is not None]
 
+    def signed_quantities(self, portfolio_id: PortfolioId) -> dict[InstrumentId, Decimal]:
+        """Open positions as signed quantities (long > 0), without copying positions."""
+        books = self._account(portfolio_id).books
+        return {i: b.signed_quantity for i, b in books.items() if b.signed_quantity}
+
     def book(self, portfolio_id: PortfolioId, instrument_id: InstrumentId) -> PositionBook:
         """The live book of one position (cost basis, commissions, lots); do not modify it."""
         book = self._account(portfolio_id).books.get(instrument_id)

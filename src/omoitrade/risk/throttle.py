@@ -4,7 +4,6 @@ repeated-execution throttle that disables a strategy until someone re-enables it
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 from omoitrade.core.clock import Clock
 from omoitrade.core.errors import ValidationError
@@ -40,12 +39,6 @@ class OrderRateTracker:
         self._sent.setdefault(portfolio_id, deque()).append(now_ns)
 
 
-@dataclass(frozen=True, slots=True)
-class _Seen:
-    at_ns: int
-    key: tuple[object, ...]
-
-
 def _order_key(order: Order) -> tuple[object, ...]:
     return (
         order.portfolio_id,
@@ -59,19 +52,29 @@ def _order_key(order: Order) -> tuple[object, ...]:
 
 class DuplicateDetector:
     """Remembers accepted orders; an equal one (side, instrument, size, prices) inside the
-    window is a duplicate. Quantities and prices compare by value (``1.0 == 1``)."""
+    window is a duplicate. Quantities and prices compare by value (``1.0 == 1``).
+
+    The latest time of each key is kept in a dict (a lookup per check), and a queue in
+    time order lets entries past the window be dropped as time moves on.
+    """
 
     def __init__(self) -> None:
-        self._seen: deque[_Seen] = deque()
+        self._latest: dict[tuple[object, ...], int] = {}
+        self._queue: deque[tuple[int, tuple[object, ...]]] = deque()
 
     def is_duplicate(self, order: Order, now_ns: int, window_ns: int) -> bool:
-        key = _order_key(order)
-        return any(s.key == key and now_ns - s.at_ns < window_ns for s in self._seen)
+        at = self._latest.get(_order_key(order))
+        return at is not None and now_ns - at < window_ns
 
     def record(self, order: Order, now_ns: int, window_ns: int) -> None:
-        while self._seen and now_ns - self._seen[0].at_ns >= window_ns:
-            self._seen.popleft()
-        self._seen.append(_Seen(now_ns, _order_key(order)))
+        queue, latest = self._queue, self._latest
+        while queue and now_ns - queue[0][0] >= window_ns:
+            at, key = queue.popleft()
+            if latest.get(key) == at:
+                del latest[key]
+        key = _order_key(order)
+        latest[key] = now_ns
+        queue.append((now_ns, key))
 
 
 class ExecutionThrottle:

@@ -70,8 +70,7 @@ class LedgerRiskView:
         return portfolio_id in self._node.portfolios
 
     def positions(self, portfolio_id: PortfolioId) -> Mapping[InstrumentId, Decimal]:
-        ledger = self._node.ledger
-        return {p.instrument_id: p.signed_quantity for p in ledger.positions(portfolio_id)}
+        return self._node.ledger.signed_quantities(portfolio_id)
 
     def working_orders(self, portfolio_id: PortfolioId) -> Sequence[Order]:
         return self._node.orders.open_orders(portfolio_id)
@@ -153,9 +152,7 @@ class TradingNode:
         venues = {self.instruments[i].exchange for i in self.instruments}
         for setup in self.portfolios.values():
             portfolio_id = setup.portfolio.id
-            positions = {
-                p.instrument_id: p.signed_quantity for p in self.ledger.positions(portfolio_id)
-            }
+            positions = self.ledger.signed_quantities(portfolio_id)
             for code in sorted(venues):
                 reconciler = Reconciler(
                     self.clock,

@@ -29,14 +29,17 @@ class SqlOrderJournal:
         trades: Sequence[Trade],
         events: Sequence[DomainEvent],
     ) -> None:
-        """One transaction; a taken client order id raises Conflict (from the repository)."""
+        """One transaction; a taken client order id raises Conflict (from the repository).
+
+        No savepoints: any refusal abandons the whole write.
+        """
         with self.database.transaction() as uow:
             if new_orders:
-                uow.orders.add_all(new_orders)
+                uow.orders.add_all(new_orders, savepoint=False)
             for order in changed_orders:
-                uow.orders.update(order)
+                uow.orders.update(order, savepoint=False)
             if trades:
-                uow.trades.add_all(trades)
+                uow.trades.add_all(trades, savepoint=False)
             if events:
                 uow.events.append_all(events)
 
