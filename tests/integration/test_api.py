@@ -20,10 +20,10 @@ from omoitrade.api.app import create_app
 from omoitrade.config import Settings
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.core.errors import Conflict, NotFound, ValidationError
-from omoitrade.model import Instrument, InstrumentId
-from omoitrade.runtime.demo import DEMO_INSTRUMENTS
+from omoitrade.model import InstrumentId
 from omoitrade.runtime.paper import PaperMarket
 from omoitrade.store.migrate import head_revision, upgrade
+from omoitrade.venues.sim.catalog import default_instruments
 
 
 def _free_port() -> int:
@@ -53,7 +53,7 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 def _paper_market() -> PaperMarket:
     clock = SimulatedClock(1_704_186_000_000_000_000)
-    market = PaperMarket(clock, [Instrument.create("SIM", **s) for s in DEMO_INSTRUMENTS])
+    market = PaperMarket(clock, default_instruments())
     market.start()
     clock.advance_by(90 * 1_000_000_000)  # a minute and a half of market
     return market

@@ -502,7 +502,6 @@ class OrderManager:
 
     def send_submit(self, order: Order) -> None:
         """Send ``order`` to its venue (first time, or again after a clear non-delivery)."""
-        instrument = self.instruments[order.instrument_id]
         command = SubmitOrder(
             account_id=self.registry.account_of(order),
             client_order_id=order.client_order_id,
@@ -514,18 +513,19 @@ class OrderManager:
             price=order.price,
             stop_price=order.stop_price,
         )
-        self.reports.sending(order, command)
-        with self.venue_call():
-            self.venues[instrument.exchange].submit(command)
+        self.send(order, command)
 
-    def send(self, order: Order, command: CancelOrder | AmendOrder) -> None:
-        instrument = self.instruments[order.instrument_id]
+    def send(self, order: Order, command: SubmitOrder | CancelOrder | AmendOrder) -> None:
+        """Send a command about ``order`` to its venue, noting it in flight."""
+        venue = self.venues[self.instruments[order.instrument_id].exchange]
         self.reports.sending(order, command)
         with self.venue_call():
-            if isinstance(command, CancelOrder):
-                self.venues[instrument.exchange].cancel(command)
+            if isinstance(command, SubmitOrder):
+                venue.submit(command)
+            elif isinstance(command, CancelOrder):
+                venue.cancel(command)
             else:
-                self.venues[instrument.exchange].amend(command)
+                venue.amend(command)
 
     # --- internals --------------------------------------------------------------------------
     def _circuit_changed(

@@ -122,23 +122,9 @@ class ReportHandling:
             self._fill(order, r)
             return
         at = r.timestamp
-        events: list[DomainEvent] = []
         if not order.is_open:
             return  # a late report of a finished order changes nothing
-        if r.venue_order_id is not None and order.exchange_order_id is None:
-            if order.status is OrderStatus.PENDING:
-                order.submit(at)
-            order.acknowledge(r.venue_order_id, at)
-            if m.quality.knows(order.id):
-                m.quality.order_acknowledged(order.id)
-            events.append(
-                OrderAccepted(
-                    event_id=m.new_event_id(),
-                    occurred_at=at,
-                    order_id=order.id,
-                    exchange_order_id=r.venue_order_id,
-                )
-            )
+        events = self._acknowledged(order, r)
         if kind is ExecType.REPLACED:
             order.amend(at, quantity=r.quantity, price=r.price, stop_price=r.stop_price)
             events.append(
@@ -187,21 +173,7 @@ class ReportHandling:
         quantity, price = r.last_quantity, r.last_price
         assert quantity is not None and price is not None, "a TRADE report carries its fill"
         at = r.timestamp
-        events: list[DomainEvent] = []
-        if order.status is OrderStatus.PENDING:
-            order.submit(at)
-        if r.venue_order_id is not None and order.exchange_order_id is None:
-            order.acknowledge(r.venue_order_id, at)
-            if m.quality.knows(order.id):
-                m.quality.order_acknowledged(order.id)
-            events.append(
-                OrderAccepted(
-                    event_id=m.new_event_id(),
-                    occurred_at=at,
-                    order_id=order.id,
-                    exchange_order_id=r.venue_order_id,
-                )
-            )
+        events = self._acknowledged(order, r)
         trade = Trade(
             id=TradeId.new(m.ids),
             order_id=order.id,
@@ -239,6 +211,26 @@ class ReportHandling:
         if status is OrderStatus.FILLED:
             self._cancel_reasons.pop(order, None)
             m.registry.finished(order)
+
+    def _acknowledged(self, order: Order, r: ExecutionReport) -> list[DomainEvent]:
+        """The first report with the venue's order id acknowledges the order (and a report
+        about an order never marked sent marks it sent): OrderAccepted, or nothing."""
+        at = r.timestamp
+        if order.status is OrderStatus.PENDING:
+            order.submit(at)
+        if r.venue_order_id is None or order.exchange_order_id is not None:
+            return []
+        m = self.manager
+        order.acknowledge(r.venue_order_id, at)
+        if m.quality.knows(order.id):
+            m.quality.order_acknowledged(order.id)
+        accepted = OrderAccepted(
+            event_id=m.new_event_id(),
+            occurred_at=at,
+            order_id=order.id,
+            exchange_order_id=r.venue_order_id,
+        )
+        return [accepted]
 
     def _settle(self, order: Order, kind: ExecType) -> None:
         """A report about ``order`` answers the command it was waiting on."""

@@ -9,52 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from omoitrade.core.ids import IdGenerator
 from omoitrade.model import (
-    Instrument,
-    InstrumentType,
     Organization,
     OrganizationId,
     Portfolio,
     PortfolioId,
 )
 from omoitrade.store import Database
+from omoitrade.venues.sim.catalog import DEFAULT_VENUE, default_instruments
 
-SIM_EXCHANGE = "SIM"
+SIM_EXCHANGE = DEFAULT_VENUE  # the simulated exchange, with its built-in instruments
 DEMO_SLUG = "demo"
-
-DEMO_INSTRUMENTS: tuple[dict[str, Any], ...] = (
-    {
-        "symbol": "BTC/USD",
-        "instrument_type": InstrumentType.SPOT,
-        "base_currency": "BTC",
-        "quote_currency": "USD",
-        "tick_size": Decimal("0.01"),
-        "lot_size": Decimal("0.00001"),
-        "min_quantity": Decimal("0.00001"),
-    },
-    {
-        "symbol": "AAPL",
-        "instrument_type": InstrumentType.EQUITY,
-        "base_currency": "AAPL",
-        "quote_currency": "USD",
-        "tick_size": Decimal("0.01"),
-        "lot_size": Decimal("1"),
-        "min_quantity": Decimal("1"),
-    },
-    {
-        "symbol": "EUR/USD",
-        "instrument_type": InstrumentType.FOREX,
-        "base_currency": "EUR",
-        "quote_currency": "USD",
-        "tick_size": Decimal("0.00001"),
-        "lot_size": Decimal("1000"),
-        "min_quantity": Decimal("1000"),
-    },
-)
-
 
 @dataclass(frozen=True, slots=True)
 class DemoSeed:
@@ -88,7 +55,7 @@ def seed_demo(database: Database, initial_capital: Decimal = Decimal("100000.00"
             at=now,
         )
         portfolio.connected_exchanges = [SIM_EXCHANGE]
-        candidates = [Instrument.create(SIM_EXCHANGE, **spec) for spec in DEMO_INSTRUMENTS]
+        candidates = default_instruments(SIM_EXCHANGE)
         instruments = [
             instrument
             for instrument in candidates

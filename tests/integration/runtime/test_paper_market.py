@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from omoitrade.core.clock import SimulatedClock
-from omoitrade.model import AccountId, ClientOrderId, ExecType, Instrument, OrderSide, OrderType
+from omoitrade.model import AccountId, ClientOrderId, ExecType, OrderSide, OrderType
 from omoitrade.model.venue import ExecutionReport, SubmitOrder
-from omoitrade.runtime.demo import DEMO_INSTRUMENTS
 from omoitrade.runtime.paper import PaperMarket, PaperMarketConfig
+from omoitrade.venues.sim.catalog import default_instruments
 
 START_NS = 1_704_186_000_000_000_000  # 2024-01-02 09:00 UTC
-INSTRUMENTS = [Instrument.create("SIM", **spec) for spec in DEMO_INSTRUMENTS]
+INSTRUMENTS = default_instruments()
 SECOND = 1_000_000_000
 
 

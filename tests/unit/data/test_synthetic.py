@@ -27,13 +27,14 @@ from omoitrade.data.synthetic import (
     default_demo_market,
 )
 from omoitrade.model import Bar, Instrument, InstrumentId, InstrumentType, Timeframe
-from omoitrade.runtime.demo import DEMO_INSTRUMENTS, SIM_EXCHANGE
+from omoitrade.runtime.demo import SIM_EXCHANGE
+from omoitrade.venues.sim.catalog import default_instruments
 
 D = Decimal
 START = datetime(2024, 1, 1, tzinfo=UTC)
 MINUTES_PER_YEAR = 365 * 24 * 60
 NEVER = timedelta(days=1_000_000)  # a regime that never ends within a test
-DEMO = [Instrument.create(SIM_EXCHANGE, **spec) for spec in DEMO_INSTRUMENTS]
+DEMO = default_instruments(SIM_EXCHANGE)
 BTC, AAPL, EURUSD = DEMO
 CORRELATION = ((1.0, 0.3, 0.1), (0.3, 1.0, -0.4), (0.1, -0.4, 1.0))
 
