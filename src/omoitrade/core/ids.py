@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Self
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from pydantic_core import core_schema
 
@@ -74,17 +74,38 @@ class IdGenerator:
 
 
 _default_generator = IdGenerator()
+_set = object.__setattr__
 
 
 class UuidIdentifier(UUID):
-    """Base of UUID-valued identifiers; ``Kind.new()`` makes a fresh time-ordered one."""
+    """Base of UUID-valued identifiers; ``Kind.new()`` makes a fresh time-ordered one.
 
-    __slots__ = ()
+    Identifiers are dictionary keys everywhere, so each keeps its hash (computed once).
+    """
+
+    __slots__ = ("_hash",)
+    _hash: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        object.__setattr__(self, "_hash", hash(self.int))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __setstate__(self, state: Any) -> None:  # unpickling and copying
+        super().__setstate__(state)  # type: ignore[misc]
+        object.__setattr__(self, "_hash", hash(self.int))
 
     @classmethod
     def new(cls, generator: IdGenerator | None = None) -> Self:
         """A new identifier from ``generator`` (wall clock and system randomness by default)."""
-        return cls(int=(generator or _default_generator).next_int())
+        value = (generator or _default_generator).next_int()  # a valid 128-bit UUIDv7
+        identifier = object.__new__(cls)
+        _set(identifier, "int", value)
+        _set(identifier, "is_safe", SafeUUID.unknown)
+        _set(identifier, "_hash", hash(value))
+        return identifier
 
     @classmethod
     def parse(cls, value: Any) -> Self:

@@ -10,8 +10,7 @@ docs/order-management.md.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
@@ -144,7 +143,7 @@ class _NewOrder:
 
 @dataclass(slots=True)
 class _Batch:
-    """Changes gathered during one venue call (see ``OrderManager.venue_call``)."""
+    """Changes the reports of one venue call made (see ``OrderManager.send``)."""
 
     changed: dict[OrderId, Order] = field(default_factory=dict)
     events: list[DomainEvent] = field(default_factory=list)
@@ -486,20 +485,6 @@ class OrderManager:
     def _flush(self, _: object) -> None:
         self.flush()
 
-    @contextmanager
-    def venue_call(self) -> Iterator[None]:
-        """Gather what the reports delivered during a venue call change; write it once."""
-        if self._batch is not None:
-            yield
-            return
-        batch = self._batch = _Batch()
-        try:
-            yield
-        finally:
-            self._batch = None
-            if batch.events:
-                self.record([], list(batch.changed.values()), batch.events, batch.trades)
-
     def send_submit(self, order: Order) -> None:
         """Send ``order`` to its venue (first time, or again after a clear non-delivery)."""
         command = SubmitOrder(
@@ -519,13 +504,21 @@ class OrderManager:
         """Send a command about ``order`` to its venue, noting it in flight."""
         venue = self.venues[self.instruments[order.instrument_id].exchange]
         self.reports.sending(order, command)
-        with self.venue_call():
+        outer = self._batch is None  # the reports this call delivers are written once, after it
+        if outer:
+            self._batch = _Batch()
+        try:
             if isinstance(command, SubmitOrder):
                 venue.submit(command)
             elif isinstance(command, CancelOrder):
                 venue.cancel(command)
             else:
                 venue.amend(command)
+        finally:
+            if outer:
+                batch, self._batch = self._batch, None
+                if batch is not None and batch.events:
+                    self.record([], list(batch.changed.values()), batch.events, batch.trades)
 
     # --- internals --------------------------------------------------------------------------
     def _circuit_changed(

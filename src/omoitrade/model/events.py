@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import typing
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -50,7 +51,17 @@ from omoitrade.model.identifiers import (
 from omoitrade.model.timestamps import require_utc
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}
-_CHECKED: dict[type, tuple[str, ...]] = {}  # field names per event class, found once
+_CHECKED: dict[type, tuple[str, ...]] = {}  # per event class: its time and float fields
+
+
+def _time_and_float_fields(cls: type) -> tuple[str, ...]:
+    """The fields that may hold a datetime or a float (by their declared types)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        f.name
+        for f in fields(cls)
+        if {datetime, float} & set(typing.get_args(hints[f.name]) or (hints[f.name],))
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +79,7 @@ class DomainEvent:
         cls = type(self)
         names = _CHECKED.get(cls)
         if names is None:
-            names = _CHECKED[cls] = tuple(f.name for f in fields(cls))
+            names = _CHECKED[cls] = _time_and_float_fields(cls)
         for name in names:
             value = getattr(self, name)
             if isinstance(value, datetime):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
 from omoitrade.core.errors import ValidationError
@@ -38,6 +38,7 @@ from omoitrade.model.timestamps import require_utc
 from omoitrade.model.trades import Trade
 
 _AVERAGE_PRECISION = 60  # digits of the average fill price, far beyond any venue's grid
+_AVERAGE = Context(prec=_AVERAGE_PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
 class OrderInvalid(ValidationError):
@@ -148,10 +149,9 @@ class Order:
                 f"would fill {new_filled}, more than the order quantity {self.quantity}",
                 quantity,
             )
-        with localcontext() as ctx:
-            ctx.prec = _AVERAGE_PRECISION
-            previous = (self.average_fill_price or ZERO) * self.filled_quantity
-            average = (previous + price * quantity) / new_filled
+        a = _AVERAGE
+        previous = a.multiply(self.average_fill_price or ZERO, self.filled_quantity)
+        average = a.divide(a.add(previous, a.multiply(price, quantity)), new_filled)
         commission = EXACT.add(self.commission, commission)
         # Kept at 60 digits (not rounded to the ambient 28), so that many fills do not
         # accumulate rounding: the average stays within 1e-50 (relative) of the exact mean.
