@@ -1,22 +1,26 @@
 """The stateless pre-trade checks: each looks at one order in its context and names what it breaks.
 
 Working orders count as if filled. A check that cannot be evaluated raises
-:class:`Unavailable`, which the engine turns into a rejection (fail closed).
+:class:`Unavailable`, which the engine turns into a rejection (fail closed). A check that
+finds nothing returns :data:`PASS` (a shared empty tuple: nothing allocated per order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from omoitrade.model.enums import LimitType, OrderSide, OrderType
-from omoitrade.model.identifiers import InstrumentId
+from omoitrade.model.identifiers import InstrumentId, StrategyId
 from omoitrade.model.money import ZERO
 from omoitrade.model.orders import Order
 from omoitrade.model.risk import RiskLimit
 from omoitrade.risk.config import RiskConfig
 from omoitrade.risk.decisions import ReasonCode, Rejection
+
+PASS: tuple[Rejection, ...] = ()
+"""What a check returns when the order breaks none of its rules."""
 
 
 class Unavailable(Exception):
@@ -37,6 +41,11 @@ class OrderContext:
     positions: Mapping[InstrumentId, Decimal]
     working: Sequence[Order]  # the portfolio's other open orders (never the order itself)
     price_of: Callable[[InstrumentId], Decimal | None]
+    amend_of: Order | None = None  # the order as it stands, when ``order`` is an amend of it
+    strategy_id: StrategyId | None = None
+    # ``limits`` grouped by type in their order (the engine keeps one per portfolio), so
+    # that ``limits_for`` reads only the rows of one type; None: group nothing, scan all.
+    by_type: Mapping[LimitType, Sequence[RiskLimit]] | None = None
     _prices: dict[InstrumentId, Decimal] = field(default_factory=dict)
 
     def reference_price(self, instrument_id: InstrumentId) -> Decimal:
@@ -53,9 +62,12 @@ class OrderContext:
 
     def limits_for(self, limit_type: LimitType) -> list[RiskLimit]:
         """Limits of a type that apply to the order's instrument (or to every instrument)."""
+        rows = self.limits if self.by_type is None else self.by_type.get(limit_type, ())
+        if not rows:
+            return []
         return [
             limit
-            for limit in self.limits
+            for limit in rows
             if limit.limit_type is limit_type
             and limit.instrument_id in (None, self.order.instrument_id)
         ]
@@ -107,15 +119,15 @@ def _grows_past(limit: RiskLimit, before: Decimal, after: Decimal) -> bool:
 
 
 # --- the checks -----------------------------------------------------------------------------
-def check_restricted(ctx: OrderContext) -> list[Rejection]:
+def check_restricted(ctx: OrderContext) -> Sequence[Rejection]:
     if ctx.order.instrument_id in ctx.config.restricted_instruments:
         return [
             Rejection(ReasonCode.RESTRICTED_INSTRUMENT, f"{ctx.order.instrument_id} is restricted")
         ]
-    return []
+    return PASS
 
 
-def check_order_size(ctx: OrderContext) -> list[Rejection]:
+def check_order_size(ctx: OrderContext) -> Sequence[Rejection]:
     return [
         _too_big(limit, ctx.order.quantity, "order quantity", ReasonCode.ORDER_SIZE)
         for limit in ctx.limits_for(LimitType.MAX_ORDER_SIZE)
@@ -123,10 +135,10 @@ def check_order_size(ctx: OrderContext) -> list[Rejection]:
     ]
 
 
-def check_notional(ctx: OrderContext) -> list[Rejection]:
+def check_notional(ctx: OrderContext) -> Sequence[Rejection]:
     limits = ctx.limits_for(LimitType.MAX_NOTIONAL)
     if not limits:
-        return []
+        return PASS
     notional = ctx.order.quantity * ctx.order_price(ctx.order)
     return [
         _too_big(limit, notional, "order notional", ReasonCode.NOTIONAL)
@@ -135,12 +147,12 @@ def check_notional(ctx: OrderContext) -> list[Rejection]:
     ]
 
 
-def check_price_collar(ctx: OrderContext) -> list[Rejection]:
+def check_price_collar(ctx: OrderContext) -> Sequence[Rejection]:
     collar = ctx.config.price_collar
     order = ctx.order
-    prices = [("price", order.price), ("stop_price", order.stop_price)]
-    if collar is None or all(value is None for _, value in prices):
-        return []
+    if collar is None or (order.price is None and order.stop_price is None):
+        return PASS
+    prices = (("price", order.price), ("stop_price", order.stop_price))
     reference = ctx.reference_price(order.instrument_id)
     return [
         Rejection(
@@ -152,7 +164,10 @@ def check_price_collar(ctx: OrderContext) -> list[Rejection]:
     ]
 
 
-def check_position(ctx: OrderContext) -> list[Rejection]:
+def check_position(ctx: OrderContext) -> Sequence[Rejection]:
+    limits = ctx.limits_for(LimitType.MAX_POSITION)
+    if not limits:
+        return PASS
     order = ctx.order
     before = ctx.position(order.instrument_id) + signed(
         order.side, ctx.working_total(order.instrument_id, order.side)
@@ -160,7 +175,7 @@ def check_position(ctx: OrderContext) -> list[Rejection]:
     after = before + signed(order.side, order.leaves_quantity)
     return [
         _too_big(limit, abs(after), "position with working orders", ReasonCode.POSITION_LIMIT)
-        for limit in ctx.limits_for(LimitType.MAX_POSITION)
+        for limit in limits
         if _grows_past(limit, abs(before), abs(after))
     ]
 
@@ -189,8 +204,8 @@ def _gross(ctx: OrderContext, include_order: bool, only: InstrumentId | None) ->
     return total
 
 
-def check_gross_exposure(ctx: OrderContext) -> list[Rejection]:
-    found = []
+def check_gross_exposure(ctx: OrderContext) -> Sequence[Rejection]:
+    found: list[Rejection] = []
     for limit in ctx.limits_for(LimitType.MAX_GROSS_EXPOSURE):
         before = _gross(ctx, False, limit.instrument_id)
         after = _gross(ctx, True, limit.instrument_id)
@@ -210,27 +225,20 @@ def _net(ctx: OrderContext, include_order: bool) -> Decimal:
     return max(abs(long_side), abs(short_side))
 
 
-def check_net_exposure(ctx: OrderContext) -> list[Rejection]:
+def check_net_exposure(ctx: OrderContext) -> Sequence[Rejection]:
     bound = ctx.config.max_net_exposure
     if bound is None:
-        return []
+        return PASS
     before, after = _net(ctx, False), _net(ctx, True)
     if after > bound and after > before:
         return [
             Rejection(ReasonCode.NET_EXPOSURE, f"net exposure {after} exceeds the limit {bound}")
         ]
-    return []
+    return PASS
 
 
-def _cost(ctx: OrderContext, orders: Sequence[Order]) -> Decimal:
-    """Cash the orders tie up: every buy, and the part of the sells that would open a short."""
-    total = ZERO
-    sells: dict[InstrumentId, Decimal] = {}
-    for o in orders:
-        if o.side is OrderSide.BUY:
-            total += o.leaves_quantity * ctx.order_price(o)
-        else:
-            sells[o.instrument_id] = sells.get(o.instrument_id, ZERO) + o.leaves_quantity
+def _openings(ctx: OrderContext, total: Decimal, sells: Mapping[InstrumentId, Decimal]) -> Decimal:
+    """``total`` plus the cash tied up by the part of the sells that would open a short."""
     for instrument_id, quantity in sells.items():
         opening = quantity - max(ctx.position(instrument_id), ZERO)
         if opening > 0:
@@ -238,13 +246,36 @@ def _cost(ctx: OrderContext, orders: Sequence[Order]) -> Decimal:
     return total
 
 
-def check_buying_power(ctx: OrderContext, balance: Decimal | None) -> list[Rejection]:
+def _costs(ctx: OrderContext) -> tuple[Decimal, Decimal]:
+    """Cash the orders tie up (every buy, and the part of the sells that would open a
+    short): the working orders', and theirs with the order's.
+
+    One pass over the working orders serves both sums; the additions (and the prices
+    looked up, so which one is missing first) come in the same order as summing the two
+    order lists one after the other, so the results are the same to the last digit.
+    """
+    buys = ZERO
+    sells: dict[InstrumentId, Decimal] = {}
+    for o in ctx.working:
+        if o.side is OrderSide.BUY:
+            buys += o.leaves_quantity * ctx.order_price(o)
+        else:
+            sells[o.instrument_id] = sells.get(o.instrument_id, ZERO) + o.leaves_quantity
+    before = _openings(ctx, buys, sells)
+    order = ctx.order
+    if order.side is OrderSide.BUY:
+        return before, _openings(ctx, buys + order.leaves_quantity * ctx.order_price(order), sells)
+    with_order = dict(sells)
+    with_order[order.instrument_id] = sells.get(order.instrument_id, ZERO) + order.leaves_quantity
+    return before, _openings(ctx, buys, with_order)
+
+
+def check_buying_power(ctx: OrderContext, balance: Decimal | None) -> Sequence[Rejection]:
     if not ctx.config.check_buying_power:
-        return []
+        return PASS
     if balance is None:
         raise Unavailable(ReasonCode.UNKNOWN_ACCOUNT, "the account balance is not known")
-    before = _cost(ctx, ctx.working)
-    after = _cost(ctx, [*ctx.working, ctx.order])
+    before, after = _costs(ctx)
     if after > balance and after > before:
         return [
             Rejection(
@@ -252,10 +283,10 @@ def check_buying_power(ctx: OrderContext, balance: Decimal | None) -> list[Rejec
                 f"orders need {after} with working orders, available {balance}",
             )
         ]
-    return []
+    return PASS
 
 
-def check_open_orders(ctx: OrderContext) -> list[Rejection]:
+def check_open_orders(ctx: OrderContext) -> Sequence[Rejection]:
     bound = ctx.config.max_open_orders
     if bound is not None and len(ctx.working) + 1 > bound:
         return [
@@ -264,17 +295,19 @@ def check_open_orders(ctx: OrderContext) -> list[Rejection]:
                 f"{len(ctx.working) + 1} open orders would exceed the limit {bound}",
             )
         ]
-    return []
+    return PASS
 
 
-def check_market_price(ctx: OrderContext) -> list[Rejection]:
+def check_market_price(ctx: OrderContext) -> Sequence[Rejection]:
     """A market order cannot be valued, nor its cost known, without a market price."""
     if ctx.order.order_type is OrderType.MARKET:
         ctx.reference_price(ctx.order.instrument_id)
-    return []
+    return PASS
 
 
-STATELESS_CHECKS: tuple[Callable[[OrderContext], list[Rejection]], ...] = (
+Check = Callable[[OrderContext], Sequence[Rejection]]
+
+STATELESS_CHECKS: tuple[Check, ...] = (
     check_market_price,
     check_restricted,
     check_order_size,
@@ -284,3 +317,26 @@ STATELESS_CHECKS: tuple[Callable[[OrderContext], list[Rejection]], ...] = (
     check_gross_exposure,
     check_net_exposure,
 )
+
+
+def stateless_checks_for(
+    config: RiskConfig, limit_types: Collection[LimitType]
+) -> tuple[Check, ...]:
+    """The :data:`STATELESS_CHECKS`, in order, less those that cannot find anything under
+    ``config`` for a portfolio whose limits are all of ``limit_types``.
+
+    Each one left out would return :data:`PASS` at once, before reading a price or a
+    position, so leaving it out changes no decision; the engine works this out once per
+    portfolio (and again when its limits or config change), not per order.
+    """
+    wanted: dict[Check, bool] = {
+        check_market_price: True,  # depends on the order's type alone
+        check_restricted: bool(config.restricted_instruments),
+        check_order_size: LimitType.MAX_ORDER_SIZE in limit_types,
+        check_notional: LimitType.MAX_NOTIONAL in limit_types,
+        check_price_collar: config.price_collar is not None,
+        check_position: LimitType.MAX_POSITION in limit_types,
+        check_gross_exposure: LimitType.MAX_GROSS_EXPOSURE in limit_types,
+        check_net_exposure: config.max_net_exposure is not None,
+    }
+    return tuple(check for check in STATELESS_CHECKS if wanted[check])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from omoitrade.core.bus import MessageBus
@@ -26,12 +26,14 @@ from omoitrade.model.identifiers import InstrumentId, PortfolioId, StrategyId
 from omoitrade.model.orders import Order
 from omoitrade.model.risk import RiskLimit
 from omoitrade.risk.checks import (
-    STATELESS_CHECKS,
+    PASS,
+    Check,
     OrderContext,
     Unavailable,
     check_buying_power,
     check_open_orders,
     reduces_position,
+    stateless_checks_for,
 )
 from omoitrade.risk.config import RiskConfig
 from omoitrade.risk.decisions import (
@@ -50,7 +52,13 @@ from omoitrade.risk.state import (
     TradingStates,
     require_role,
 )
-from omoitrade.risk.throttle import DuplicateDetector, ExecutionThrottle, OrderRateTracker
+from omoitrade.risk.throttle import (
+    DuplicateDetector,
+    ExecutionThrottle,
+    OrderKey,
+    OrderRateTracker,
+    order_key,
+)
 from omoitrade.risk.var import ExposureReport, VarReport, exposure_report, portfolio_var
 from omoitrade.risk.view import RiskView
 
@@ -61,7 +69,23 @@ _LOSS_CODES = {
     LimitType.MAX_DRAWDOWN: ReasonCode.DRAWDOWN,
 }
 
-_Check = Callable[[OrderContext], list[Rejection]]
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """What judging a portfolio's orders needs from its limits and config, worked out once.
+
+    ``set_limits`` and ``set_config`` drop the portfolio's plan; one built on the default
+    config (``own_config`` False) is rebuilt if ``default_config`` is replaced. Limit rows
+    are grouped by their type when loaded: change a row's type or instrument through
+    ``set_limits``, not in place (nothing in the system does that; values may change).
+    """
+
+    limits: list[RiskLimit]
+    config: RiskConfig
+    own_config: bool  # set with set_config, rather than the engine's default
+    by_type: dict[LimitType, tuple[RiskLimit, ...]]
+    new_order_checks: tuple[Check, ...]  # in the order their rejections are listed
+    amend_checks: tuple[Check, ...]
 
 
 class RiskEngine:
@@ -88,7 +112,12 @@ class RiskEngine:
         self._equity = EquityTracker()
         self._rates = OrderRateTracker()
         self._duplicates = DuplicateDetector()
+        # The duplicate key of the order check_order is judging, made by _check_duplicate
+        # and used again to record the order if approved (building and hashing the key,
+        # ids and Decimals, is a fair part of that check's cost); None outside check_order.
+        self._judged_key: OrderKey | None = None
         self._monitor = LimitMonitor(self.states, clock, self.default_config.warning_threshold)
+        self._plans: dict[PortfolioId, _Plan] = {}
 
     # --- configuration --------------------------------------------------------------------
     def set_limits(self, portfolio_id: PortfolioId, limits: Iterable[RiskLimit]) -> None:
@@ -100,12 +129,14 @@ class RiskEngine:
                     "limits", f"limit {row.id} belongs to portfolio {row.portfolio_id}", row.id
                 )
         self._limits[portfolio_id] = rows
+        self._plans.pop(portfolio_id, None)
 
     def limits(self, portfolio_id: PortfolioId) -> list[RiskLimit]:
         return list(self._limits.get(portfolio_id, ()))
 
     def set_config(self, portfolio_id: PortfolioId, config: RiskConfig) -> None:
         self._configs[portfolio_id] = config
+        self._plans.pop(portfolio_id, None)
 
     def config_for(self, portfolio_id: PortfolioId) -> RiskConfig:
         return self._configs.get(portfolio_id, self.default_config)
@@ -117,13 +148,15 @@ class RiskEngine:
     # --- pre-trade checks -----------------------------------------------------------------
     def check_order(self, order: Order, strategy_id: StrategyId | None = None) -> RiskDecision:
         """Judge a new order; an approved one counts toward the rate and duplicate checks."""
-        decision = self._judge(order, amend_of=None, strategy_id=strategy_id)
-        if decision.approved:
+        self._judged_key = None
+        decision, plan = self._judge(order, amend_of=None, strategy_id=strategy_id)
+        key, self._judged_key = self._judged_key, None
+        if decision.approved and plan is not None:  # (approved implies a plan)
             now = self.clock.timestamp_ns()
             self._rates.record(order.portfolio_id, now)
-            window = self.config_for(order.portfolio_id).duplicate_window_ns
+            window = plan.config.duplicate_window_ns
             if window is not None:
-                self._duplicates.record(order, now, window)
+                self._duplicates.record(order, now, window, key)
         return decision
 
     def check_amend(
@@ -144,7 +177,7 @@ class RiskEngine:
             if value is not None
         }
         after = dataclasses.replace(order, **changes)  # type: ignore[arg-type]
-        decision = self._judge(after, amend_of=order, strategy_id=None)
+        decision, _ = self._judge(after, amend_of=order, strategy_id=None)
         if decision.approved:
             self._rates.record(order.portfolio_id, self.clock.timestamp_ns())
         return decision
@@ -155,45 +188,110 @@ class RiskEngine:
 
     def _judge(
         self, order: Order, amend_of: Order | None, strategy_id: StrategyId | None
-    ) -> RiskDecision:
+    ) -> tuple[RiskDecision, _Plan | None]:
+        """The decision, and the portfolio's plan when it has loaded limits."""
         portfolio_id = order.portfolio_id
-        limits = self._limits.get(portfolio_id)
+        view = self.view
         try:
-            if not self.view.has_portfolio(portfolio_id):
-                return _reject(ReasonCode.UNKNOWN_ACCOUNT, f"portfolio {portfolio_id} is not known")
-            if limits is None:
+            if not view.has_portfolio(portfolio_id):
+                return _reject(
+                    ReasonCode.UNKNOWN_ACCOUNT, f"portfolio {portfolio_id} is not known"
+                ), None
+            plan = self._plan(portfolio_id)
+            if plan is None:
                 return _reject(
                     ReasonCode.MISSING_LIMIT_DATA, f"no limits loaded for portfolio {portfolio_id}"
-                )
+                ), None
+            positions = view.positions(portfolio_id)
+            working = view.working_orders(portfolio_id)
+            order_id = order.id
             ctx = OrderContext(
                 order=order,
-                config=self.config_for(portfolio_id),
-                limits=limits,
-                positions=self.view.positions(portfolio_id),
-                working=[o for o in self.view.working_orders(portfolio_id) if o.id != order.id],
-                price_of=self.view.reference_price,
+                config=plan.config,
+                limits=plan.limits,
+                positions=positions,
+                working=[o for o in working if o.id != order_id] if working else working,
+                price_of=view.reference_price,
+                amend_of=amend_of,
+                strategy_id=strategy_id,
+                by_type=plan.by_type,
             )
         except Exception as error:  # the view failed: nothing can be judged
             _log.exception("risk view failed for portfolio %s", portfolio_id)
-            return _reject(ReasonCode.CHECK_FAILED, f"the risk view failed: {error}")
-        checks: list[_Check] = [lambda c: self._check_state(c, amend_of)]
-        if strategy_id is not None:
-            checks.append(lambda c: self._check_strategy(strategy_id))
-        checks.extend(STATELESS_CHECKS)
-        checks.append(lambda c: check_buying_power(c, self.view.available_balance(portfolio_id)))
-        checks.append(self._check_rate)
-        if amend_of is None:
-            checks.extend((check_open_orders, self._check_duplicate))
-        checks.append(self._check_losses)
-        return RiskDecision(_run(checks, ctx))
+            return _reject(ReasonCode.CHECK_FAILED, f"the risk view failed: {error}"), None
+        checks = plan.new_order_checks if amend_of is None else plan.amend_checks
+        # Every check runs (a rejection lists every rule broken); one that cannot be
+        # evaluated, or fails, rejects (fail closed).
+        found: list[Rejection] = []
+        for check in checks:
+            try:
+                broken = check(ctx)
+            except Unavailable as missing:
+                found.append(missing.rejection)
+                continue
+            except Exception as error:  # a broken check must never wave an order through
+                _log.exception("risk check %r failed", check)
+                found.append(Rejection(ReasonCode.CHECK_FAILED, f"a check failed: {error}"))
+                continue
+            if broken:
+                found.extend(broken)
+        if not found:
+            return APPROVED, plan
+        return RiskDecision(tuple(dict.fromkeys(found))), plan
 
-    def _check_state(self, ctx: OrderContext, amend_of: Order | None) -> list[Rejection]:
+    def _plan(self, portfolio_id: PortfolioId) -> _Plan | None:
+        """The portfolio's plan (see :class:`_Plan`), None when no limits are loaded."""
+        plan = self._plans.get(portfolio_id)
+        if plan is not None and (plan.own_config or plan.config is self.default_config):
+            return plan
+        limits = self._limits.get(portfolio_id)
+        if limits is None:
+            return None
+        own = self._configs.get(portfolio_id)
+        plan = self._plans[portfolio_id] = self._build_plan(
+            limits, self.default_config if own is None else own, own is not None
+        )
+        return plan
+
+    def _build_plan(self, limits: list[RiskLimit], config: RiskConfig, own_config: bool) -> _Plan:
+        """The checks in the order they always ran, less those that cannot find anything
+        under these limits and config (each would pass at once, touching no price,
+        position or balance, so leaving it out changes no decision)."""
+        by_type: dict[LimitType, tuple[RiskLimit, ...]] = {}
+        for row in limits:
+            by_type[row.limit_type] = (*by_type.get(row.limit_type, ()), row)
+        head: list[Check] = [self._check_state, self._check_strategy]
+        head.extend(stateless_checks_for(config, by_type))
+        head.append(self._check_buying_power)  # always: the balance is read in every config
+        if LimitType.MAX_ORDER_RATE in by_type:
+            head.append(self._check_rate)
+        new_only: list[Check] = []
+        if config.max_open_orders is not None:
+            new_only.append(check_open_orders)
+        if config.duplicate_window_ns is not None:
+            new_only.append(self._check_duplicate)
+        tail: list[Check] = []
+        if any(_is_loss_limit(row) for row in limits):
+            tail.append(self._check_losses)
+        return _Plan(
+            limits=limits,
+            config=config,
+            own_config=own_config,
+            by_type=by_type,
+            new_order_checks=(*head, *new_only, *tail),
+            amend_checks=(*head, *tail),
+        )
+
+    def _check_state(self, ctx: OrderContext) -> Sequence[Rejection]:
         state = self.states.effective(ctx.order.portfolio_id)
+        if state is TradingState.ACTIVE:
+            return PASS
+        amend_of = ctx.amend_of
         if state is TradingState.HALTED:
             return [Rejection(ReasonCode.TRADING_HALTED, "trading is halted: only cancels pass")]
         if state is TradingState.REDUCING:
             if amend_of is not None and ctx.order.quantity <= amend_of.quantity:
-                return []  # an amend that does not grow the order adds no risk
+                return PASS  # an amend that does not grow the order adds no risk
             if not reduces_position(ctx):
                 return [
                     Rejection(
@@ -201,19 +299,25 @@ class RiskEngine:
                         "trading is reducing: only orders that shrink a position pass",
                     )
                 ]
-        return []
+        return PASS
 
-    def _check_strategy(self, strategy_id: StrategyId) -> list[Rejection]:
+    def _check_strategy(self, ctx: OrderContext) -> Sequence[Rejection]:
+        strategy_id = ctx.strategy_id
+        if strategy_id is None:
+            return PASS
         if self.throttle is not None and not self.throttle.is_enabled(strategy_id):
             return [
                 Rejection(ReasonCode.STRATEGY_THROTTLED, f"strategy {strategy_id} is throttled")
             ]
-        return []
+        return PASS
 
-    def _check_rate(self, ctx: OrderContext) -> list[Rejection]:
+    def _check_buying_power(self, ctx: OrderContext) -> Sequence[Rejection]:
+        return check_buying_power(ctx, self.view.available_balance(ctx.order.portfolio_id))
+
+    def _check_rate(self, ctx: OrderContext) -> Sequence[Rejection]:
         limits = ctx.limits_for(LimitType.MAX_ORDER_RATE)
         if not limits:
-            return []
+            return PASS
         count = self._rates.count(ctx.order.portfolio_id, self.clock.timestamp_ns()) + 1
         return [
             Rejection(
@@ -224,35 +328,32 @@ class RiskEngine:
             if count > limit.limit_value
         ]
 
-    def _check_duplicate(self, ctx: OrderContext) -> list[Rejection]:
+    def _check_duplicate(self, ctx: OrderContext) -> Sequence[Rejection]:
         window = ctx.config.duplicate_window_ns
         if window is None:
-            return []
-        if self._duplicates.is_duplicate(ctx.order, self.clock.timestamp_ns(), window):
+            return PASS
+        key = self._judged_key = order_key(ctx.order)
+        if self._duplicates.is_duplicate(ctx.order, self.clock.timestamp_ns(), window, key):
             return [
                 Rejection(
                     ReasonCode.DUPLICATE_ORDER,
                     f"an equal order was accepted less than {window} ns ago",
                 )
             ]
-        return []
+        return PASS
 
-    def _check_losses(self, ctx: OrderContext) -> list[Rejection]:
-        limits = [
-            limit
-            for limit in ctx.limits
-            if limit.limit_type in _LOSS_CODES and limit.instrument_id is None
-        ]
+    def _check_losses(self, ctx: OrderContext) -> Sequence[Rejection]:
+        limits = [limit for limit in ctx.limits if _is_loss_limit(limit)]
         if not limits:
-            return []
+            return PASS
         portfolio_id = ctx.order.portfolio_id
         equity = self.view.equity(portfolio_id)
         if equity is None:
             raise Unavailable(
                 ReasonCode.MISSING_LIMIT_DATA, f"no equity known for portfolio {portfolio_id}"
             )
-        marks = self._equity.observe(portfolio_id, equity, self.clock.utc_now())
-        found = []
+        marks = self._equity.observe_at(portfolio_id, equity, self.clock.timestamp_ns())
+        found: list[Rejection] = []
         for limit in limits:
             if limit.limit_type is LimitType.MAX_DAILY_LOSS:
                 value = marks.daily_loss(equity)
@@ -275,19 +376,24 @@ class RiskEngine:
     def update(self, portfolio_id: PortfolioId) -> list[DomainEvent]:
         """Re-measure the portfolio's limits (call on fills, marks and P&L changes);
         returns and publishes the warnings, breaches and state changes that follow."""
-        limits = self._limits.get(portfolio_id, [])
-        equity = self.view.equity(portfolio_id)
+        limits = self._limits.get(portfolio_id)
+        view, clock = self.view, self.clock
+        equity = view.equity(portfolio_id)
         marks = (
             None
             if equity is None
-            else self._equity.observe(portfolio_id, equity, self.clock.utc_now())
+            else self._equity.observe_at(portfolio_id, equity, clock.timestamp_ns())
         )
+        if not limits:
+            # Nothing to measure (the equity marks are kept current above, for loss limits
+            # loaded later; the order-rate window expires as orders are recorded).
+            return []
         measures = PortfolioMeasures(
-            positions=self.view.positions(portfolio_id),
-            price_of=self.view.reference_price,
+            positions=view.positions(portfolio_id),
+            price_of=view.reference_price,
             equity=equity,
             marks=marks,
-            order_rate=self._rates.count(portfolio_id, self.clock.timestamp_ns()),
+            order_rate=self._rates.count(portfolio_id, clock.timestamp_ns()),
         )
         return self._emit(self._monitor.observe(limits, measures))
 
@@ -368,15 +474,6 @@ def _reject(code: ReasonCode, message: str) -> RiskDecision:
     return RiskDecision((Rejection(code, message),))
 
 
-def _run(checks: Sequence[_Check], ctx: OrderContext) -> tuple[Rejection, ...]:
-    """Run every check; one that cannot be evaluated, or fails, rejects (fail closed)."""
-    found: list[Rejection] = []
-    for check in checks:
-        try:
-            found.extend(check(ctx))
-        except Unavailable as missing:
-            found.append(missing.rejection)
-        except Exception as error:  # a broken check must never wave an order through
-            _log.exception("risk check %r failed", check)
-            found.append(Rejection(ReasonCode.CHECK_FAILED, f"a check failed: {error}"))
-    return tuple(dict.fromkeys(found))
+def _is_loss_limit(limit: RiskLimit) -> bool:
+    """A portfolio-wide daily-loss or drawdown limit (the ones orders are checked against)."""
+    return limit.limit_type in _LOSS_CODES and limit.instrument_id is None

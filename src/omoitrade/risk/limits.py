@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from omoitrade.core.clock import Clock
@@ -48,11 +48,19 @@ class EquityMarks:
         return max(self.high_water_mark - equity, ZERO)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_NS = 86_400 * 1_000_000_000
+
+
 class EquityTracker:
     """Day-start equity and high-water mark per portfolio, rolled on the clock's UTC date."""
 
     def __init__(self) -> None:
         self._marks: dict[PortfolioId, EquityMarks] = {}
+        # The UTC date of the last clock reading seen by observe_at, and the nanoseconds it
+        # spans [start, end): building a datetime per update just to take its date is slow.
+        self._today = _EPOCH.date()
+        self._today_ns = (0, 0)
 
     def seed(self, portfolio_id: PortfolioId, marks: EquityMarks) -> None:
         """Restore marks after a restart (otherwise they start from the first equity seen)."""
@@ -61,14 +69,28 @@ class EquityTracker:
     def get(self, portfolio_id: PortfolioId) -> EquityMarks | None:
         return self._marks.get(portfolio_id)
 
+    def observe_at(self, portfolio_id: PortfolioId, equity: Decimal, now_ns: int) -> EquityMarks:
+        """:meth:`observe` at a clock reading in ns since the epoch (``Clock.timestamp_ns``):
+        the same date as ``Clock.utc_now`` gives for it, worked out once per day."""
+        start, end = self._today_ns
+        if not start <= now_ns < end:
+            # as Clock.utc_now builds it (microseconds, truncated), then its date
+            self._today = (_EPOCH + timedelta(microseconds=now_ns // 1000)).date()
+            start = now_ns // _DAY_NS * _DAY_NS
+            self._today_ns = (start, start + _DAY_NS)
+        return self._observe_on(portfolio_id, equity, self._today)
+
     def observe(self, portfolio_id: PortfolioId, equity: Decimal, now: datetime) -> EquityMarks:
-        today = now.date()
+        return self._observe_on(portfolio_id, equity, now.date())
+
+    def _observe_on(self, portfolio_id: PortfolioId, equity: Decimal, today: date) -> EquityMarks:
         marks = self._marks.get(portfolio_id)
         if marks is None:
             marks = self._marks[portfolio_id] = EquityMarks(today, equity, equity)
         elif marks.day != today:
             marks.day, marks.day_start = today, equity
-        marks.high_water_mark = max(marks.high_water_mark, equity)
+        if equity > marks.high_water_mark:  # (as max(): an equal value keeps the old mark)
+            marks.high_water_mark = equity
         return marks
 
 

@@ -69,7 +69,9 @@ class TradingStates:
 
     def effective(self, portfolio_id: PortfolioId) -> TradingState:
         """The stricter of the portfolio's own state and the global one."""
-        own = self.of(portfolio_id)
+        own = self._portfolios.get(portfolio_id)
+        if own is None:  # ACTIVE, never stricter than the global state
+            return self._global
         return own if own.severity >= self._global.severity else self._global
 
     def scopes(self) -> Iterable[tuple[PortfolioId | None, TradingState]]:

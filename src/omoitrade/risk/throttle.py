@@ -36,10 +36,19 @@ class OrderRateTracker:
         return len(times)
 
     def record(self, portfolio_id: PortfolioId, now_ns: int) -> None:
-        self._sent.setdefault(portfolio_id, deque()).append(now_ns)
+        times = self._sent.get(portfolio_id)
+        if times is None:
+            times = self._sent[portfolio_id] = deque()
+        else:
+            _expire(times, now_ns, self._window_ns)  # bounded even if never counted
+        times.append(now_ns)
 
 
-def _order_key(order: Order) -> tuple[object, ...]:
+OrderKey = tuple[object, ...]
+
+
+def order_key(order: Order) -> OrderKey:
+    """What makes two orders equal for the duplicate check."""
     return (
         order.portfolio_id,
         order.instrument_id,
@@ -59,20 +68,28 @@ class DuplicateDetector:
     """
 
     def __init__(self) -> None:
-        self._latest: dict[tuple[object, ...], int] = {}
-        self._queue: deque[tuple[int, tuple[object, ...]]] = deque()
+        self._latest: dict[OrderKey, int] = {}
+        self._queue: deque[tuple[int, OrderKey]] = deque()
 
-    def is_duplicate(self, order: Order, now_ns: int, window_ns: int) -> bool:
-        at = self._latest.get(_order_key(order))
+    def is_duplicate(
+        self, order: Order, now_ns: int, window_ns: int, key: OrderKey | None = None
+    ) -> bool:
+        """Whether an equal order was recorded less than ``window_ns`` ago; ``key``, when
+        given, must be ``order_key(order)`` (saves building it again)."""
+        at = self._latest.get(order_key(order) if key is None else key)
         return at is not None and now_ns - at < window_ns
 
-    def record(self, order: Order, now_ns: int, window_ns: int) -> None:
+    def record(
+        self, order: Order, now_ns: int, window_ns: int, key: OrderKey | None = None
+    ) -> None:
+        """Remember an accepted order; ``key`` as for :meth:`is_duplicate`."""
         queue, latest = self._queue, self._latest
         while queue and now_ns - queue[0][0] >= window_ns:
             at, key = queue.popleft()
             if latest.get(key) == at:
                 del latest[key]
-        key = _order_key(order)
+        if key is None:
+            key = order_key(order)
         latest[key] = now_ns
         queue.append((now_ns, key))
 
