@@ -31,6 +31,12 @@ class RealizedPnl:
         return self.realized_pnl - self.commission
 
 
+# the fields of a RealizedPnl, in order
+_Noted = tuple[
+    PortfolioId, InstrumentId, StrategyId | None, TradeId, datetime, str, Decimal, Decimal
+]
+
+
 @dataclass(frozen=True, slots=True)
 class PortfolioSnapshot:
     """A portfolio's totals in its base currency at one moment."""
@@ -49,14 +55,32 @@ class PortfolioSnapshot:
 class PortfolioAccount:
     """One portfolio in the ledger: its balances per currency and its position books."""
 
-    __slots__ = ("balances", "base_currency", "books", "pnl", "portfolio_id")
+    __slots__ = ("_noted", "_records", "balances", "base_currency", "books", "portfolio_id")
 
     def __init__(self, portfolio_id: PortfolioId, base_currency: str) -> None:
         self.portfolio_id = portfolio_id
         self.base_currency = base_currency
         self.balances: dict[str, CurrencyBalance] = {}
         self.books: dict[InstrumentId, PositionBook] = {}
-        self.pnl: list[RealizedPnl] = []
+        self._records: list[RealizedPnl] = []
+        self._noted: list[_Noted] = []  # fields of records not built yet, in order
+
+    @property
+    def pnl(self) -> list[RealizedPnl]:
+        """The realized P&L record of every applied fill, in order."""
+        noted = self._noted
+        if noted:
+            self._records.extend([RealizedPnl(*fields) for fields in noted])
+            noted.clear()
+        return self._records
+
+    def note_pnl(self, fields: _Noted) -> None:
+        """Record a fill's :class:`RealizedPnl` given as its fields, in order.
+
+        The record is built when :attr:`pnl` is read: fills come far more often
+        than reports, and a tuple costs a tenth of a frozen dataclass.
+        """
+        self._noted.append(fields)
 
     def balance(self, currency: str) -> CurrencyBalance:
         balance = self.balances.get(currency)

@@ -24,13 +24,14 @@ Two kinds of instrument, by ``instrument.metadata["margin_rate"]``:
 from __future__ import annotations
 
 from copy import copy
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from omoitrade.core.errors import ValidationError
+from omoitrade.core.ids import IdGenerator
 from omoitrade.model.enums import OrderSide, PositionSide
-from omoitrade.model.identifiers import PortfolioId, PositionId, VenueTradeId
+from omoitrade.model.identifiers import InstrumentId, PortfolioId, PositionId, VenueTradeId
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.money import ZERO, to_decimal
 from omoitrade.model.positions import Position
@@ -38,6 +39,7 @@ from omoitrade.portfolio.lots import FifoLots
 
 ONE = Decimal(1)
 _AVERAGE = Context(prec=28)  # average entry price is for display; the basis stays exact
+_new = object.__new__
 
 
 def margin_rate(instrument: Instrument) -> Decimal:
@@ -115,6 +117,8 @@ class PositionBook:
     """
 
     __slots__ = (
+        "_ids",
+        "_typed",
         "balance",
         "commission",
         "cost_basis",
@@ -138,8 +142,10 @@ class PositionBook:
         instrument: Instrument,
         balance: CurrencyBalance,
         fifo: bool,
+        ids: IdGenerator | None = None,
     ) -> None:
         self.portfolio_id = portfolio_id
+        self._ids = ids  # makes the ids of the positions the book opens
         self.instrument = instrument
         self.balance = balance
         self.margin_rate = margin_rate(instrument)
@@ -154,6 +160,8 @@ class PositionBook:
         self.total_realized_pnl = ZERO
         self.trade_ids: set[VenueTradeId] = set()
         self.fifo = FifoLots() if fifo else None
+        # ids of exactly their kinds: new positions need no normalizing (see _new_position)
+        self._typed = type(portfolio_id) is PortfolioId and type(instrument.id) is InstrumentId
 
     @property
     def is_open(self) -> bool:
@@ -171,83 +179,134 @@ class PositionBook:
         commission: Decimal,
         mark: Decimal,
         at: datetime,
-        new_id: PositionId,
+        new_id: PositionId | None = None,
     ) -> FillResult:
-        """Apply one fill and revalue the book at ``mark``."""
+        """Apply one fill and revalue the book at ``mark``.
+
+        ``new_id`` is the id of a position the fill opens (by default one is drawn
+        from ``ids``, only when the fill opens one).
+        """
         result = FillResult()
         delta = quantity if side is OrderSide.BUY else -quantity
-        before = self.signed_quantity
-        balance = self.balance
-        old_unrealized = self.position.unrealized_pnl if self.position is not None else ZERO
-        old_cost = self.cost_basis
-        if before and (before > 0) != (delta > 0):  # reducing, closing or flipping
-            closing = min(quantity, abs(before))
-            closed_signed = closing if before > 0 else -closing
-            if closing == abs(before):
-                removed = self.cost_basis
-            else:
-                removed = _share(self.cost_basis, closing, abs(before))
-            result.realized_pnl = closed_signed * price - removed
-            self.cost_basis -= removed
-            self.signed_quantity = before - closed_signed
-            remainder = quantity - closing
-        else:
-            remainder = quantity
+        signed = before = self.signed_quantity
+        cost = old_cost = self.cost_basis
+        position = self.position
+        old_unrealized = ZERO if position is None else position.unrealized_pnl
+        realized = ZERO
+        remainder = quantity
+        closed = None
+        if before:
+            if (before > 0) != (delta > 0):  # reducing, closing or flipping
+                held = abs(before)
+                closing = min(quantity, held)
+                closed_signed = closing if before > 0 else -closing
+                removed = cost if closing == held else _share(cost, closing, held)
+                realized = result.realized_pnl = closed_signed * price - removed
+                cost -= removed
+                signed = before - closed_signed
+                remainder = quantity - closing
+            assert position is not None  # a book holding something has its position
+            position.realized_pnl += realized
+            if not signed:
+                closed = result.closed = position
         if self.fifo is not None:
             self.fifo.apply(delta, price, at)
-
-        position = self.position
-        if position is not None and before:
-            position.realized_pnl += result.realized_pnl
-            if not self.signed_quantity:
-                result.closed = position
         if remainder:
             opened_signed = remainder if delta > 0 else -remainder
-            self.cost_basis += opened_signed * price
-            self.signed_quantity += opened_signed
-            if not before or result.closed is not None:
-                position = self.position = Position(
-                    id=new_id,
-                    portfolio_id=self.portfolio_id,
-                    instrument_id=self.instrument.id,
-                    opened_at=at,
-                )
+            cost += opened_signed * price
+            signed += opened_signed
+            if not before or closed is not None:
+                position_id = PositionId.new(self._ids) if new_id is None else new_id
+                position = self.position = self._new_position(position_id, at)
                 self.commission = ZERO
                 result.opened = position
         assert position is not None
-        if result.closed is None and result.opened is None:
+        if closed is None and result.opened is None:
             result.changed = position
+        self.cost_basis = cost
+        self.signed_quantity = signed
 
         # cash: notional for funded instruments, realized P&L for leveraged ones; fees always
-        if self.leveraged:
-            balance.cash += result.realized_pnl
+        balance = self.balance
+        leveraged = self.leveraged
+        if leveraged:
+            balance.cash += realized
         else:
             balance.cash -= delta * price
         balance.cash -= commission
         balance.commission += commission
-        balance.realized_pnl += result.realized_pnl
+        balance.realized_pnl += realized
         self.commission += commission
         self.total_commission += commission
-        self.total_realized_pnl += result.realized_pnl
+        self.total_realized_pnl += realized
 
-        self._describe(result.closed, at)
-        if position is not result.closed:
-            self._describe(position, at)
+        if closed is not None:
+            _describe_flat(closed, at)
+        if position is not closed:
+            if signed:
+                position.side = PositionSide.LONG if signed > 0 else PositionSide.SHORT
+                position.quantity = abs(signed)
+                position.average_entry_price = _AVERAGE.divide(abs(cost), abs(signed))
+                position.updated_at = at
+            else:
+                _describe_flat(position, at)
         # the closed position's unrealized P&L is gone; the open one is valued at the mark.
-        # Holdings are unrealized P&L (leveraged) or market value = unrealized + basis (funded).
-        unrealized = self.signed_quantity * mark - self.cost_basis
+        # Holdings are unrealized P&L (leveraged) or market value = unrealized + basis (funded);
+        # weight * mark is the margin used (leveraged) or the gross funded value.
+        unrealized = signed * mark - cost
         change = unrealized - old_unrealized
         balance.unrealized_pnl += change
-        if not self.leveraged:
-            change += self.cost_basis - old_cost
-        balance.holdings += change
-        self.weight = abs(self.signed_quantity) * (self.margin_rate if self.leveraged else ONE)
-        self._settle_requirement(self.weight * mark)
-        if self.signed_quantity:
+        if leveraged:
+            balance.holdings += change
+            weight = self.weight = abs(signed) * self.margin_rate
+            requirement = weight * mark
+            balance.margin_used += requirement - self.requirement
+        else:
+            balance.holdings += change + (cost - old_cost)
+            weight = self.weight = abs(signed)  # times a margin rate of 1: the same Decimal
+            requirement = weight * mark
+            balance.funded_value += requirement - self.requirement
+        self.requirement = requirement
+        if signed:
             position.unrealized_pnl = unrealized
             position.current_price = mark
-            position.margin_used = self.requirement if self.leveraged else ZERO
+            position.margin_used = requirement if leveraged else ZERO
         return result
+
+    def _new_position(self, position_id: PositionId, at: datetime) -> Position:
+        """A new FLAT position opened at ``at`` (the caller describes it next).
+
+        When the ids have exactly their kinds and ``at`` is in UTC (the usual case),
+        the fields are set directly: ``Position.__post_init__`` would change nothing
+        and refuse nothing (typed ids, UTC, FLAT with zero quantity), and its checks
+        cost about as much as the rest of the fill.
+        """
+        if not (
+            self._typed
+            and type(position_id) is PositionId
+            and type(at) is datetime
+            and at.tzinfo is UTC
+        ):
+            return Position(
+                id=position_id,
+                portfolio_id=self.portfolio_id,
+                instrument_id=self.instrument.id,
+                opened_at=at,
+            )
+        position: Position = _new(Position)
+        position.id = position_id
+        position.portfolio_id = self.portfolio_id
+        position.instrument_id = self.instrument.id
+        position.opened_at = at
+        position.side = PositionSide.FLAT
+        position.quantity = ZERO
+        position.average_entry_price = None
+        position.current_price = None
+        position.unrealized_pnl = ZERO
+        position.realized_pnl = ZERO
+        position.margin_used = ZERO
+        position.updated_at = at
+        return position
 
     def revalue(self, price: Decimal, at: datetime) -> None:
         """Mark the open position at ``price`` and move the balance by the change."""
@@ -269,26 +328,12 @@ class PositionBook:
         position.current_price = price
         position.updated_at = at
 
-    def _settle_requirement(self, requirement: Decimal) -> None:
-        if self.leveraged:
-            self.balance.margin_used += requirement - self.requirement
-        else:
-            self.balance.funded_value += requirement - self.requirement
-        self.requirement = requirement
 
-    def _describe(self, position: Position | None, at: datetime) -> None:
-        """Write the book's quantity, side and average into ``position``."""
-        if position is None:
-            return
-        quantity = self.signed_quantity if position is self.position else ZERO
-        if position is not self.position or not quantity:
-            position.side = PositionSide.FLAT
-            position.quantity = ZERO
-            position.average_entry_price = None
-            position.unrealized_pnl = ZERO
-            position.margin_used = ZERO
-        else:
-            position.side = PositionSide.LONG if quantity > 0 else PositionSide.SHORT
-            position.quantity = abs(quantity)
-            position.average_entry_price = _AVERAGE.divide(abs(self.cost_basis), abs(quantity))
-        position.updated_at = at
+def _describe_flat(position: Position, at: datetime) -> None:
+    """Mark ``position`` closed (FLAT, nothing held, nothing unrealized) at ``at``."""
+    position.side = PositionSide.FLAT
+    position.quantity = ZERO
+    position.average_entry_price = None
+    position.unrealized_pnl = ZERO
+    position.margin_used = ZERO
+    position.updated_at = at

@@ -11,7 +11,7 @@ currency, converting each currency at the latest FX rate (:mod:`omoitrade.portfo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 
 from omoitrade.core.errors import Conflict, NotFound, ValidationError
@@ -27,13 +27,13 @@ from omoitrade.model.identifiers import (
     EventId,
     InstrumentId,
     PortfolioId,
-    PositionId,
     StrategyId,
 )
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.market_data import Quote
 from omoitrade.model.money import (
     EXACT,
+    MAX_EXPONENT,
     ZERO,
     require_non_negative,
     require_positive,
@@ -118,58 +118,73 @@ class PortfolioLedger:
         A fill already applied (same ``exchange_trade_id`` for the same portfolio
         and instrument) changes nothing and returns no events.
         """
-        if event.instrument_id != instrument.id:
+        instrument_id = instrument.id
+        if event.instrument_id is not instrument_id and event.instrument_id != instrument_id:
             raise ValidationError("instrument", "must be the instrument of the fill", instrument)
-        require_positive("fill_quantity", event.fill_quantity)
-        require_positive("fill_price", event.fill_price)
-        account = self._account(event.portfolio_id)
-        book = account.books.get(instrument.id)
+        quantity = event.fill_quantity
+        price = event.fill_price
+        require_positive("fill_quantity", quantity)
+        require_positive("fill_price", price)
+        account = self._accounts.get(event.portfolio_id)
+        if account is None:
+            raise NotFound("portfolio", event.portfolio_id)
+        book = account.books.get(instrument_id)
         if book is None:
             balance = account.balance(instrument.quote_currency)
-            book = PositionBook(account.portfolio_id, instrument, balance, self._fifo)
-            account.books[instrument.id] = book
-        if event.exchange_trade_id in book.trade_ids:
+            book = PositionBook(account.portfolio_id, instrument, balance, self._fifo, self._ids)
+            account.books[instrument_id] = book
+        trade_ids = book.trade_ids
+        trade_id = event.exchange_trade_id
+        if trade_id in trade_ids:
             return []
-        price = event.fill_price
-        mark = self._marks.get(instrument.id, price)
+        was_open = bool(book.signed_quantity)
+        at = event.occurred_at
+        commission = event.commission
         with localcontext(EXACT):
             result = book.fill(
-                event.side,
-                event.fill_quantity,
-                price,
-                event.commission,
-                mark,
-                event.occurred_at,
-                PositionId.new(self._ids),
+                event.side, quantity, price, commission, self._marks.get(instrument_id, price), at
             )
-        book.trade_ids.add(event.exchange_trade_id)
-        self._index(book)
-        account.pnl.append(
-            RealizedPnl(
-                portfolio_id=account.portfolio_id,
-                instrument_id=instrument.id,
-                strategy_id=strategy_id,
-                trade_id=event.trade_id,
-                occurred_at=event.occurred_at,
-                currency=instrument.quote_currency,
-                realized_pnl=result.realized_pnl,
-                commission=event.commission,
+        if result.opened is None and self._ids is not None:
+            # Every fill used to draw a position id whether it opened a position or not;
+            # draw it still, so that a seeded generator keeps giving the same ids.
+            self._ids.next_int()
+        trade_ids.add(trade_id)
+        if bool(book.signed_quantity) is not was_open:  # an open book stays indexed
+            self._index(book)
+        account.note_pnl(
+            (
+                account.portfolio_id,
+                instrument_id,
+                strategy_id,
+                event.trade_id,
+                at,
+                instrument.quote_currency,
+                result.realized_pnl,
+                commission,
             )
         )
         events: list[PositionChanged] = []
         if result.closed is not None:
-            events.append(self._event(PositionClosed, result.closed, event.occurred_at))
+            events.append(self._event(PositionClosed, result.closed, at))
         if result.opened is not None:
-            events.append(self._event(PositionOpened, result.opened, event.occurred_at))
+            events.append(self._event(PositionOpened, result.opened, at))
         if result.changed is not None:
-            events.append(self._event(PositionChanged, result.changed, event.occurred_at))
+            events.append(self._event(PositionChanged, result.changed, at))
         return events
 
     def mark(self, instrument_id: InstrumentId, price: Decimal, at: datetime) -> int:
         """Revalue the open positions in ``instrument_id`` at ``price``; returns how many."""
-        price = to_decimal("price", price)
-        require_positive("price", price)
-        require_timestamp("at", at)
+        if not (  # the common case at once: a plain, finite, bounded, positive Decimal in UTC
+            type(price) is Decimal
+            and price.is_finite()
+            and price > ZERO
+            and -MAX_EXPONENT <= price.adjusted() <= MAX_EXPONENT
+            and type(at) is datetime
+            and at.tzinfo is UTC
+        ):
+            price = to_decimal("price", price)
+            require_positive("price", price)
+            require_timestamp("at", at)
         self._marks[instrument_id] = price
         books = self._open.get(instrument_id)
         if not books:
@@ -342,14 +357,47 @@ class PortfolioLedger:
     def _event(
         self, kind: type[PositionChanged], position: Position, at: datetime
     ) -> PositionChanged:
-        return kind(
-            event_id=EventId.new(self._ids),
-            occurred_at=at,
-            position_id=position.id,
-            portfolio_id=position.portfolio_id,
-            instrument_id=position.instrument_id,
-            side=position.side,
-            quantity=position.quantity,
-            average_entry_price=position.average_entry_price,
-            realized_pnl=position.realized_pnl,
-        )
+        """The ``kind`` event of ``position`` as it is now.
+
+        Its fields come from the book: typed ids (a :class:`Position` holds them
+        normalized), an enum side and a fill's checked UTC time. So the event is made
+        without ``__post_init__``'s normalizing and checks, which would pass and cost
+        more than the fill, unless a Decimal is out of the range they allow (then the
+        checking constructor raises, as it always did).
+        """
+        event_id = EventId.new(self._ids)
+        quantity = position.quantity
+        average = position.average_entry_price
+        realized = position.realized_pnl
+        # the bounds the checks enforce (the book's arithmetic makes only finite values)
+        if not (
+            (-MAX_EXPONENT <= quantity.adjusted() <= MAX_EXPONENT or not quantity)
+            and (average is None or -MAX_EXPONENT <= average.adjusted() <= MAX_EXPONENT)
+            and (-MAX_EXPONENT <= realized.adjusted() <= MAX_EXPONENT or not realized)
+        ):
+            return kind(
+                event_id=event_id,
+                occurred_at=at,
+                position_id=position.id,
+                portfolio_id=position.portfolio_id,
+                instrument_id=position.instrument_id,
+                side=position.side,
+                quantity=quantity,
+                average_entry_price=average,
+                realized_pnl=realized,
+            )
+        made: PositionChanged = _new(kind)
+        _set(made, "event_id", event_id)
+        _set(made, "occurred_at", at)
+        _set(made, "position_id", position.id)
+        _set(made, "portfolio_id", position.portfolio_id)
+        _set(made, "instrument_id", position.instrument_id)
+        _set(made, "side", position.side)
+        _set(made, "quantity", quantity)
+        _set(made, "average_entry_price", average)
+        _set(made, "realized_pnl", realized)
+        return made
+
+
+_new = object.__new__
+_set = object.__setattr__  # events are frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -23,7 +24,8 @@ from omoitrade.model import (
 )
 from omoitrade.model.events import OrderFilled, PositionChanged, PositionClosed, PositionOpened
 from omoitrade.model.instruments import Instrument
-from omoitrade.portfolio import MissingFxRate, PortfolioLedger
+from omoitrade.model.positions import Position
+from omoitrade.portfolio import MissingFxRate, PortfolioLedger, RealizedPnl
 from omoitrade.testing.factories import make_instrument
 
 AT = datetime(2024, 1, 2, 9, 30, tzinfo=UTC)
@@ -359,3 +361,91 @@ def test_ids_are_reproducible_with_a_seeded_generator(pid: PortfolioId) -> None:
         return [str(e.event_id) for e in events] + [str(e.position_id) for e in events]
 
     assert run() == run()
+
+
+# --- the fast paths build exactly what the checked constructors build --------------------------
+
+
+def _checked(event: PositionChanged) -> PositionChanged:
+    """The same event made by its own constructor, with every normalization and check."""
+    return type(event)(**{f.name: getattr(event, f.name) for f in fields(event)})
+
+
+@pytest.mark.parametrize("instrument", [BTC, ES, SAP])
+def test_position_events_equal_the_checked_constructors(
+    ledger: PortfolioLedger, pid: PortfolioId, instrument: Instrument
+) -> None:
+    made = []
+    for side, qty, price in [(BUY, "1", "100.00"), (BUY, "2", "103.00"), (SELL, "1.5", "110.00"),
+                             (SELL, "3", "108.00"), (BUY, "1.5", "99.50")]:  # fmt: skip
+        made += ledger.apply_fill(fill(pid, side, qty, price, "0.10", instrument), instrument)
+    assert [type(e) for e in made] == [
+        PositionOpened, PositionChanged, PositionChanged,
+        PositionClosed, PositionOpened, PositionClosed,
+    ]  # fmt: skip
+    for event in made:
+        assert event == _checked(event)
+        assert [type(getattr(event, f.name)) for f in fields(event)] == [
+            type(getattr(_checked(event), f.name)) for f in fields(event)
+        ]
+
+
+def test_a_new_position_equals_the_checked_constructors(
+    ledger: PortfolioLedger, pid: PortfolioId
+) -> None:
+    ledger.apply_fill(fill(pid, BUY, "1", "100.00"), BTC)
+    made = ledger.book(pid, BTC.id).position
+    assert made is not None
+    checked = Position(**{f.name: getattr(made, f.name) for f in fields(made)})
+    assert {f.name: getattr(made, f.name) for f in fields(made)} == {
+        f.name: getattr(checked, f.name) for f in fields(checked)
+    }
+
+
+def test_an_event_the_checks_refuse_is_still_refused(
+    ledger: PortfolioLedger, pid: PortfolioId
+) -> None:
+    ledger.apply_fill(fill(pid, BUY, "1E-30", "1E-20"), BTC)
+    with pytest.raises(ValidationError, match="realized_pnl"):  # 1E-50: below the bound
+        ledger.apply_fill(fill(pid, SELL, "1E-30", "2E-20"), BTC)
+
+
+def test_every_fill_draws_one_position_id_from_a_seeded_generator(pid: PortfolioId) -> None:
+    ledger = PortfolioLedger(ids=IdGenerator(lambda: 0, seed=9))
+    ledger.open_portfolio(pid, "USD", D("1000.00"))
+    same = IdGenerator(lambda: 0, seed=9)
+    [opened] = ledger.apply_fill(fill(pid, BUY, "1", "1.00"), BTC)
+    assert (opened.position_id.int, opened.event_id.int) == (same.next_int(), same.next_int())
+    [changed] = ledger.apply_fill(fill(pid, BUY, "1", "1.00"), BTC)  # opens nothing
+    same.next_int()  # the position id it draws all the same
+    assert changed.event_id.int == same.next_int()
+    closed, flipped = ledger.apply_fill(fill(pid, SELL, "3", "1.00"), BTC)
+    assert flipped.position_id.int == same.next_int()
+    assert (closed.event_id.int, flipped.event_id.int) == (same.next_int(), same.next_int())
+
+
+def test_realized_pnl_records_are_kept_in_order_between_reads(
+    ledger: PortfolioLedger, pid: PortfolioId
+) -> None:
+    ledger.apply_fill(fill(pid, BUY, "2", "100.00", "0.10"), BTC)
+    [first] = ledger.pnl_records(pid)
+    ledger.apply_fill(fill(pid, SELL, "1", "101.00", "0.20"), BTC)
+    ledger.apply_fill(fill(pid, SELL, "1", "99.00", "0.30"), BTC)
+    records = ledger.pnl_records(pid)
+    assert records[0] is first
+    assert [(r.realized_pnl, r.commission) for r in records] == [
+        (0, D("0.10")),
+        (D("1.00"), D("0.20")),
+        (D("-1.00"), D("0.30")),
+    ]
+    assert all(type(r) is RealizedPnl and r.portfolio_id == pid for r in records)
+
+
+def test_marks_check_their_price_and_time(ledger: PortfolioLedger, pid: PortfolioId) -> None:
+    ledger.apply_fill(fill(pid, BUY, "1", "100.00"), BTC)
+    for price, at in [(D("NaN"), AT), (D("0"), AT), (D("1E+50"), AT), (1.5, AT),
+                      (D("101"), AT.replace(tzinfo=None)), (D("101"), None)]:  # fmt: skip
+        with pytest.raises(ValidationError):
+            ledger.mark(BTC.id, price, at)  # type: ignore[arg-type]
+    assert ledger.mark(BTC.id, 101, AT) == 1  # type: ignore[arg-type]  # an int converts
+    assert ledger.last_mark(BTC.id) == D("101")
