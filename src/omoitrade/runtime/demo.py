@@ -23,6 +23,7 @@ from omoitrade.venues.sim.catalog import DEFAULT_VENUE, default_instruments
 SIM_EXCHANGE = DEFAULT_VENUE  # the simulated exchange, with its built-in instruments
 DEMO_SLUG = "demo"
 
+
 @dataclass(frozen=True, slots=True)
 class DemoSeed:
     """What seeding found or created."""

@@ -79,3 +79,40 @@ def test_locked_funds_reduce_free_but_not_total() -> None:
     assert account.free("USD") == D("600")
     account.unlock("USD", D("500"))  # never below zero
     assert account.balances() == [Balance("USD", D("1000"), D("1000"), D("0"))]
+
+
+def test_relock_is_an_unlock_then_a_lock() -> None:
+    moved, stepwise = SimAccount(AccountId("a")), SimAccount(AccountId("b"))
+    for account in (moved, stepwise):
+        account.deposit("USD", D("1000"))
+        account.lock("USD", D("400.00"))
+    moved.relock(("USD", D("500")), ("USD", D("150.0")))  # released past zero, then held
+    stepwise.unlock("USD", D("500"))
+    stepwise.lock("USD", D("150.0"))
+    assert repr(moved.balances()) == repr(stepwise.balances())
+    moved.relock(None, ("BTC", D("1")))
+    moved.relock(("USD", D("150.0")), None)
+    assert moved.balances() == [
+        Balance("BTC", D("0"), D("-1"), D("1")),
+        Balance("USD", D("1000"), D("1000"), D("0")),
+    ]
+
+
+def test_a_sell_books_the_mirror_of_a_buy_to_the_last_digit() -> None:
+    account = SimAccount(AccountId("a"))
+    account.deposit("USD", D("1E+3"))
+    account.apply_fill(fill(OrderSide.SELL, "0.0300", "42000.00", commission="0.000"), BTC)
+    account.apply_fill(fill(OrderSide.BUY, "0.0100", "41000.50"), BTC)
+    cash = {b.currency: b.total for b in account.balances()}
+    # exactly sign * price * quantity and sign * quantity, exponents included
+    assert repr(cash) == repr(
+        {
+            "BTC": D(0) + D(-1) * D("0.0300") + D(1) * D("0.0100"),
+            "USD": D("1E+3")
+            - D(-1) * D("42000.00") * D("0.0300")
+            - D("0.000")
+            - D(1) * D("41000.50") * D("0.0100")
+            - D(0),
+        }
+    )
+    assert account.positions() == [VenuePosition(BTC.id, D("-0.0200"), D("42000.00"))]

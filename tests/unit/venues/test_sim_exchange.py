@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal as D
 
@@ -22,7 +22,7 @@ from omoitrade.model import (
     Timeframe,
     TimeInForce,
 )
-from omoitrade.model.market_data import Bar, OrderBook, Quote, TradeTick
+from omoitrade.model.market_data import Bar, BookLevel, OrderBook, Quote, TradeTick
 from omoitrade.model.venue import (
     CancelOrder,
     CommandRejected,
@@ -147,6 +147,18 @@ def test_unpayable_orders_are_rejected_when_balances_are_enforced() -> None:
     assert rejected.reason == "insufficient USD: needs 126000.00, free 100000"
 
 
+def test_a_refused_duplicate_id_leaves_the_working_order_and_its_funds_alone() -> None:
+    clock = SimulatedClock(START_NS)
+    venue = exchange(clock)
+    venue.submit(limit(ME, "bid", OrderSide.BUY, "1", "40000.00"))
+    venue.submit(limit(ME, "bid", OrderSide.BUY, "1", "39000.00"))  # same id: refused
+    [usd] = [b for b in asyncio.run(venue.balances(ME)) if b.currency == "USD"]
+    assert (usd.locked, usd.free) == (D("40000.00"), D("60000.00"))
+    status = asyncio.run(venue.order_status(ME, ClientOrderId("bid")))
+    assert status is not None and status.order_status is OrderStatus.SUBMITTED
+    assert status.price == D("40000.00")
+
+
 def test_working_orders_lock_funds_until_they_end() -> None:
     clock = SimulatedClock(START_NS)
     venue = exchange(clock)
@@ -242,3 +254,51 @@ def test_order_status_answers_a_targeted_query_for_working_finished_and_unknown_
     assert filled is not None and filled.order_status is OrderStatus.FILLED
     assert filled.filled_quantity == D("0.5") and filled.trade_id is None
     assert unknown is None
+
+
+def test_published_trades_and_quotes_equal_validated_ones() -> None:
+    clock = SimulatedClock(START_NS)
+    venue = exchange(clock)
+    seen = Recorder(venue)
+    venue.submit(limit(MAKER, "bid", OrderSide.BUY, "1", "41990.00"))
+    venue.submit(limit(MAKER, "ask", OrderSide.SELL, "1", "42010.00"))
+    clock.advance_by(1_000)
+    venue.submit(market("buy-1", OrderSide.BUY, "0.25"))
+    [fill] = [
+        r
+        for r in seen.reports
+        if isinstance(r, ExecutionReport) and r.account_id == ME and r.exec_type is ExecType.TRADE
+    ]
+    assert fill.trade_id is not None
+    items = seen.of(TradeTick) + seen.of(Quote)
+    assert len(items) == 3
+    for item in items:  # built without re-running the checks, yet exactly what they give
+        rebuilt = type(item)(*(getattr(item, f.name) for f in fields(item)))
+        assert rebuilt == item and repr(rebuilt) == repr(item)
+    [tick] = seen.of(TradeTick)
+    assert tick == TradeTick(
+        BTC.id, fill.timestamp, D("42010.00"), D("0.25"), fill.trade_id, OrderSide.BUY
+    )
+    assert seen.of(Quote)[-1].timestamp == fill.timestamp  # one clock reading per command
+
+
+def test_the_top_is_followed_while_nobody_listens() -> None:
+    clock = SimulatedClock(START_NS)
+    venue = exchange(clock)
+    venue.submit(limit(MAKER, "bid", OrderSide.BUY, "1", "41990.00"))
+    venue.submit(limit(MAKER, "ask", OrderSide.SELL, "1", "42010.00"))
+    seen = Recorder(venue)  # from here on
+    venue.submit(limit(MAKER, "deep", OrderSide.SELL, "1", "42020.00"))  # the top holds
+    assert seen.data == []
+    venue.submit(market("buy-1", OrderSide.BUY, "0.25"))
+    assert [type(item) for item in seen.data] == [TradeTick, Quote]
+    assert seen.of(Quote)[0].ask_size == D("0.75")
+
+
+def test_market_data_falls_back_to_validation_when_its_fields_are_not_as_expected() -> None:
+    from omoitrade.venues.sim.exchange import _slot_setters
+
+    assert _slot_setters(TradeTick, ("instrument_id", "timestamp")) is None  # fields differ
+    assert _slot_setters(SimExchangeConfig, ("venue",)) is None
+    setters = _slot_setters(BookLevel, ("price", "size", "order_count"))
+    assert setters is not None and len(setters) == 3

@@ -31,3 +31,20 @@ def test_delayed_actions_run_at_their_deadlines_in_order() -> None:
 def test_negative_latency_is_refused() -> None:
     with pytest.raises(ValidationError, match="fill_ns: must not be negative"):
         LatencyModel(fill_ns=-1)
+
+
+def test_call_with_zero_delay_calls_at_once_with_its_argument() -> None:
+    seen: list[str] = []
+    DelayLine(SimulatedClock(0), "x").call(0, seen.append, "now")
+    assert seen == ["now"]
+
+
+def test_call_with_a_delay_shares_the_lines_alarms_and_order() -> None:
+    clock = SimulatedClock(1_000)
+    line = DelayLine(clock, "ack")
+    seen: list[tuple[str, int]] = []
+    line.after(300, lambda: seen.append(("after", clock.timestamp_ns())))
+    line.call(300, lambda tag: seen.append((tag, clock.timestamp_ns())), "call")
+    assert clock.timer_names() == ["ack-1", "ack-2"]  # one sequence of alarm names
+    clock.advance_to(1_300)
+    assert seen == [("after", 1_300), ("call", 1_300)]

@@ -18,6 +18,8 @@ from omoitrade.model.instruments import Instrument
 from omoitrade.model.money import ZERO
 from omoitrade.model.venue import Balance, ExecutionReport, VenuePosition
 
+_TRADE, _BUY = ExecType.TRADE, OrderSide.BUY  # bound once: reading them off the enum is slow
+
 
 class _Holding:
     __slots__ = ("average_price", "quantity")
@@ -27,13 +29,14 @@ class _Holding:
         self.average_price: Decimal | None = None
 
     def apply(self, signed_quantity: Decimal, price: Decimal) -> None:
+        # (comparing with the Decimal ZERO spares converting an int 0 at every test)
         before = self.quantity
         after = before + signed_quantity
-        if after == 0:
+        if not after:
             self.average_price = None
-        elif before == 0 or (before > 0) != (after > 0):  # opened, or flipped through zero
+        elif not before or (before > ZERO) != (after > ZERO):  # opened, or flipped through zero
             self.average_price = price
-        elif (before > 0) == (signed_quantity > 0):  # added to the same side
+        elif (before > ZERO) == (signed_quantity > ZERO):  # added to the same side
             assert self.average_price is not None
             self.average_price = (self.average_price * before + price * signed_quantity) / after
         self.quantity = after
@@ -58,20 +61,41 @@ class SimAccount:
         self._locked[currency] += amount
 
     def unlock(self, currency: str, amount: Decimal) -> None:
-        self._locked[currency] = max(ZERO, self._locked[currency] - amount)
+        left = self._locked[currency] - amount
+        self._locked[currency] = left if left > ZERO else ZERO  # max(ZERO, left)
+
+    def relock(self, held: tuple[str, Decimal] | None, hold: tuple[str, Decimal] | None) -> None:
+        """``unlock(*held)`` then ``lock(*hold)``, either may be None: an order's lock moved."""
+        locked = self._locked
+        if held is not None:
+            currency, amount = held
+            left = locked[currency] - amount
+            locked[currency] = left if left > ZERO else ZERO
+        if hold is not None:
+            currency, amount = hold
+            locked[currency] += amount
 
     def apply_fill(self, report: ExecutionReport, instrument: Instrument) -> None:
         """Book a TRADE report: cash in both currencies, commission, and the position."""
-        if report.exec_type is not ExecType.TRADE:
+        if report.exec_type is not _TRADE:
             return
         quantity, price = report.last_quantity, report.last_price
         assert quantity is not None and price is not None
-        sign = 1 if report.side is OrderSide.BUY else -1
-        self._cash[instrument.quote_currency] -= sign * price * quantity
-        self._cash[instrument.base_currency] += sign * quantity
-        self._cash[report.commission_currency or instrument.quote_currency] -= report.commission
-        holding = self._holdings.setdefault(instrument.id, _Holding())
-        holding.apply(sign * quantity, price)
+        # the same arithmetic as sign * price * quantity and sign * quantity, without
+        # multiplying by 1 or -1: -x equals -1 * x, and 1 * x is x for the engine's
+        # prices and quantities (they are within the context's precision)
+        if report.side is _BUY:
+            signed_price, signed_quantity = price, quantity
+        else:
+            signed_price, signed_quantity = -price, -quantity
+        cash, quote = self._cash, instrument.quote_currency
+        cash[quote] -= signed_price * quantity
+        cash[instrument.base_currency] += signed_quantity
+        cash[report.commission_currency or quote] -= report.commission
+        holding = self._holdings.get(instrument.id)
+        if holding is None:
+            holding = self._holdings[instrument.id] = _Holding()
+        holding.apply(signed_quantity, price)
 
     def balances(self) -> list[Balance]:
         currencies = sorted(set(self._cash) | set(self._locked))

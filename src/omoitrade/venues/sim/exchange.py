@@ -12,12 +12,12 @@ the clock and the calls it receives, so the same inputs give the same reports.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, time
 from decimal import Decimal
 from enum import StrEnum
-from functools import partial
 from itertools import count
+from types import MemberDescriptorType
 from typing import Protocol
 
 from omoitrade.core.clock import Clock, TimeEvent
@@ -47,6 +47,9 @@ from omoitrade.venues.sim.matching import MatchingEngine
 from omoitrade.venues.sim.reports import order_rejected
 
 _DAY_NS = 86_400 * 1_000_000_000
+# enum members bound once: reading one off its class costs more than the test that uses it
+_TRADE, _TAKER, _MARKET, _SELL = ExecType.TRADE, Liquidity.TAKER, OrderType.MARKET, OrderSide.SELL
+_REJECTED = ExecType.REJECTED
 
 
 class ExchangeMode(StrEnum):
@@ -76,6 +79,18 @@ class _OrderWorker(Protocol):
     def amend(self, command: AmendOrder, at: datetime) -> Sequence[VenueReport]: ...
 
 
+class _Book:
+    """One instrument's book in ``book`` mode: its engine, the top (best bid and ask) last
+    published, and whether it changed since the last L2 snapshot."""
+
+    __slots__ = ("dirty", "engine", "top")
+
+    def __init__(self, engine: MatchingEngine) -> None:
+        self.engine = engine
+        self.top: tuple[object, object] | None = None
+        self.dirty = False
+
+
 class SimulatedExchange:
     """A venue in memory, trading the instruments it was given."""
 
@@ -90,7 +105,7 @@ class SimulatedExchange:
         self._data_handlers: list[MarketDataHandler] = []
         self._fills: list[ExecutionReport] = []
         self._latest: dict[tuple[AccountId, ClientOrderId], ExecutionReport] = {}  # per order
-        self._locks: dict[tuple[AccountId, str], tuple[str, Decimal]] = {}
+        self._locks: dict[tuple[AccountId, ClientOrderId], tuple[str, Decimal]] = {}
         self._background: set[AccountId] = set()
         report_ids = self._report_ids = count(1).__next__
         self._engines: dict[InstrumentId, MatchingEngine] = {}
@@ -110,11 +125,19 @@ class SimulatedExchange:
                 self._bar_workers[instrument.id] = BarExecutionSimulator(
                     instrument, bar_config, id_prefix=prefix, next_report_id=report_ids
                 )
+        # the config is frozen: what the order path needs of it is read once, here
+        latency = config.latency
+        self._ack_ns, self._fill_ns, self._data_ns = (
+            latency.order_ack_ns,
+            latency.fill_ns,
+            latency.market_data_ns,
+        )
+        self._enforce_balances = config.enforce_balances
         self._to_venue = DelayLine(clock, f"{config.venue}-orders")
         self._to_client = DelayLine(clock, f"{config.venue}-reports")
         self._data_out = DelayLine(clock, f"{config.venue}-data")
-        self._last_top: dict[InstrumentId, tuple[object, object]] = {}
-        self._book_dirty: set[InstrumentId] = set()
+        self._books = {instrument_id: _Book(e) for instrument_id, e in self._engines.items()}
+        self._last_instrument: Instrument | None = None  # of the latest report booked
         if config.mode is ExchangeMode.BOOK:
             self._schedule_timers()
 
@@ -146,17 +169,16 @@ class SimulatedExchange:
             self._route("cancel" if isinstance(command, CancelOrder) else "amend", command)
 
     def submit(self, command: SubmitOrder) -> None:
-        self._to_venue.after(self.config.latency.order_ack_ns, lambda: self._submit(command))
+        if self._ack_ns <= 0:
+            self._submit(command)  # the order path's hot case: no delay line at all
+        else:
+            self._to_venue.call(self._ack_ns, self._submit, command)
 
     def cancel(self, command: CancelOrder) -> None:
-        self._to_venue.after(
-            self.config.latency.order_ack_ns, lambda: self._route("cancel", command)
-        )
+        self._to_venue.call(self._ack_ns, self._cancel, command)
 
     def amend(self, command: AmendOrder) -> None:
-        self._to_venue.after(
-            self.config.latency.order_ack_ns, lambda: self._route("amend", command)
-        )
+        self._to_venue.call(self._ack_ns, self._amend, command)
 
     async def order_status(
         self, account_id: AccountId, client_order_id: ClientOrderId
@@ -246,18 +268,29 @@ class SimulatedExchange:
 
     # --- internals --------------------------------------------------------------------------
     def _submit(self, command: SubmitOrder) -> None:
-        problem = self._funding_problem(command)
+        problem = self._funding_problem(command) if self._enforce_balances else None
         if problem is not None:
             at = self.clock.utc_now()
             self._deliver([order_rejected(self._report_ids(), command, problem, at)])
             return
         self._route("submit", command)
 
+    def _cancel(self, command: CancelOrder) -> None:
+        self._route("cancel", command)
+
+    def _amend(self, command: AmendOrder) -> None:
+        self._route("amend", command)
+
     def _route(self, action: str, command: SubmitOrder | CancelOrder | AmendOrder) -> None:
-        worker: _OrderWorker = self._worker(command.instrument_id)
+        instrument_id = command.instrument_id
+        book = self._books.get(instrument_id)
+        worker: _OrderWorker = book.engine if book is not None else self._worker(instrument_id)
         operation: Callable[..., Sequence[VenueReport]] = getattr(worker, action)
-        self._deliver(operation(command, self.clock.utc_now()))
-        self._after_book_change(command.instrument_id)
+        # one reading of the clock per command: its reports and the quote it moves share it
+        at = self.clock.utc_now()
+        self._deliver(operation(command, at))
+        if book is not None:
+            self._after_book_change(instrument_id, book, at)
 
     def _worker(self, instrument_id: InstrumentId) -> MatchingEngine | BarExecutionSimulator:
         worker = self._engines.get(instrument_id) or self._bar_workers.get(instrument_id)
@@ -266,50 +299,61 @@ class SimulatedExchange:
         return worker
 
     def _deliver(self, reports: Sequence[VenueReport]) -> None:
+        """Book each report, then send it to the report handlers (unless it is a background
+        account's), after the fill or the ack latency: called at once when that is zero."""
+        background, handlers = self._background, self._report_handlers
         for report in reports:
             if isinstance(report, ExecutionReport):
                 self._book_keeping(report)
-            if isinstance(report, CommandFailed) or report.account_id in self._background:
+                delay = self._fill_ns if report.exec_type is _TRADE else self._ack_ns
+            elif isinstance(report, CommandFailed):
                 continue
-            delay = (
-                self.config.latency.fill_ns
-                if isinstance(report, ExecutionReport) and report.exec_type is ExecType.TRADE
-                else self.config.latency.order_ack_ns
-            )
-            self._to_client.after(delay, partial(self._emit_report, report))
+            else:
+                delay = self._ack_ns
+            if report.account_id in background:
+                continue
+            if delay <= 0:
+                for handler in handlers:
+                    handler(report)
+            else:
+                self._to_client.call(delay, self._emit_report, report)
 
     def _emit_report(self, report: VenueReport) -> None:
         for handler in self._report_handlers:
             handler(report)
 
     def _book_keeping(self, report: ExecutionReport) -> None:
-        account = self._accounts.get(report.account_id)
-        instrument = self._instruments[report.instrument_id]
-        if report.exec_type is ExecType.TRADE:
+        """Keep the fill, publish its trade tick, and move the account's cash, position and
+        locks; note the order's latest report."""
+        # the reports of one command are all of one instrument, and carry the very same
+        # id object: an identity test saves hashing the UUID for each of them
+        instrument = self._last_instrument
+        if instrument is None or instrument.id is not report.instrument_id:
+            instrument = self._last_instrument = self._instruments[report.instrument_id]
+        trade = report.exec_type is _TRADE
+        if trade:
             self._fills.append(report)
-            if report.liquidity is Liquidity.TAKER:
-                self._publish(
-                    TradeTick(
-                        instrument_id=report.instrument_id,
-                        timestamp=report.timestamp,
-                        price=report.last_price,  # type: ignore[arg-type]
-                        size=report.last_quantity,  # type: ignore[arg-type]
-                        trade_id=report.trade_id,  # type: ignore[arg-type]
-                        aggressor_side=report.side,
-                    )
-                )
+            if report.liquidity is _TAKER and (self._data_handlers or self._data_ns > 0):
+                self._publish(_trade_tick(report))  # nobody to see it: not built
+        account = self._accounts.get(report.account_id)
         if account is None:
             return
-        self._latest[report.account_id, report.client_order_id] = report
-        account.apply_fill(report, instrument)
-        key = (report.account_id, str(report.client_order_id))
+        key = (report.account_id, report.client_order_id)
+        if report.exec_type is _REJECTED:  # a refused new order never worked: it neither
+            self._latest.setdefault(key, report)  # replaces nor unlocks one of the same id
+            return
+        self._latest[key] = report
+        if trade:
+            account.apply_fill(report, instrument)
         previous = self._locks.pop(key, None)
-        if previous is not None:
-            account.unlock(*previous)
-        if report.leaves_quantity > 0 and report.order_type is not OrderType.MARKET:
-            lock = _lock_for(report, instrument)
+        lock = (
+            _lock_for(report, instrument)
+            if report.order_type is not _MARKET and report.leaves_quantity > ZERO
+            else None
+        )
+        if previous is not None or lock is not None:
+            account.relock(previous, lock)
             if lock is not None:
-                account.lock(*lock)
                 self._locks[key] = lock
 
     def _funding_problem(self, command: SubmitOrder) -> str | None:
@@ -340,33 +384,28 @@ class SimulatedExchange:
         ask = engine.best_ask()
         return ask[0] if ask else engine.last_price
 
-    def _after_book_change(self, instrument_id: InstrumentId) -> None:
-        engine = self._engines.get(instrument_id)
-        if engine is None:
+    def _after_book_change(self, instrument_id: InstrumentId, book: _Book, at: datetime) -> None:
+        """Mark the book for the next snapshot; publish a quote (at ``at``) if the top moved."""
+        book.dirty = True
+        engine = book.engine
+        bid, ask = top = (engine.best_bid(), engine.best_ask())
+        if bid is None or ask is None or top == book.top:
             return
-        self._book_dirty.add(instrument_id)
-        top = (engine.best_bid(), engine.best_ask())
-        if top == self._last_top.get(instrument_id) or top[0] is None or top[1] is None:
-            return
-        self._last_top[instrument_id] = top
-        (bid, bid_size), (ask, ask_size) = top[0], top[1]
-        self._publish(
-            Quote(
-                instrument_id=instrument_id,
-                timestamp=self.clock.utc_now(),
-                bid_price=bid,
-                ask_price=ask,
-                bid_size=bid_size,
-                ask_size=ask_size,
-            )
-        )
+        book.top = top
+        if self._data_handlers or self._data_ns > 0:
+            self._publish(_quote(instrument_id, at, bid, ask))
 
     def _publish(self, item: MarketData) -> None:
-        def send() -> None:
+        """Send ``item`` to the market data handlers after the market data latency."""
+        if self._data_ns <= 0:
             for handler in self._data_handlers:
                 handler(item)
+        else:
+            self._data_out.call(self._data_ns, self._send_data, item)
 
-        self._data_out.after(self.config.latency.market_data_ns, send)
+    def _send_data(self, item: MarketData) -> None:
+        for handler in self._data_handlers:
+            handler(item)
 
     def _schedule_timers(self) -> None:
         now = self.clock.timestamp_ns()
@@ -383,21 +422,88 @@ class SimulatedExchange:
 
     def _close_session(self, event: TimeEvent) -> None:
         at = self.clock.utc_now()
-        for instrument_id, engine in self._engines.items():
-            self._deliver(engine.expire_day_orders(at))
-            self._after_book_change(instrument_id)
+        for instrument_id, book in self._books.items():
+            self._deliver(book.engine.expire_day_orders(at))
+            self._after_book_change(instrument_id, book, at)
 
     def _snapshot_books(self, event: TimeEvent) -> None:
-        dirty, self._book_dirty = sorted(self._book_dirty, key=str), set()
-        for instrument_id in dirty:
+        dirty = []
+        for instrument_id, book in self._books.items():
+            if book.dirty:
+                dirty.append(instrument_id)
+                book.dirty = False
+        for instrument_id in sorted(dirty, key=str):
             self._publish(self.book(instrument_id))
 
 
 def _lock_for(report: ExecutionReport, instrument: Instrument) -> tuple[str, Decimal] | None:
     """What a working order holds: quote currency for a buy, base for a sell."""
-    if report.side is OrderSide.SELL:
+    if report.side is _SELL:
         return instrument.base_currency, report.leaves_quantity
     price = report.price or report.stop_price
     if price is None:
         return None
     return instrument.quote_currency, price * report.leaves_quantity
+
+
+# Market data built from values the matching engine has already checked (its reports and its
+# book hold positive, finite, exact Decimals, UTC times and typed ids), so without re-running
+# the model's validation, which costs more than the rest of publishing them: the fields are
+# written straight through their slots (which a frozen dataclass's __setattr__ would refuse).
+# Should either class change its fields, these fall back to the validating constructor.
+_Setter = Callable[[object, object], None]
+
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[_Setter, ...] | None:
+    """Writers of ``names`` into the slots of ``cls``, if those are exactly its fields."""
+    slots = [vars(cls).get(name) for name in names]
+    if tuple(f.name for f in fields(cls)) != names or not all(
+        isinstance(slot, MemberDescriptorType) for slot in slots
+    ):
+        return None
+    return tuple(slot.__set__ for slot in slots)  # type: ignore[union-attr]
+
+
+_TICK_SETTERS = _slot_setters(
+    TradeTick, ("instrument_id", "timestamp", "price", "size", "trade_id", "aggressor_side")
+)
+_QUOTE_SETTERS = _slot_setters(
+    Quote, ("instrument_id", "timestamp", "bid_price", "ask_price", "bid_size", "ask_size")
+)
+
+
+def _trade_tick(report: ExecutionReport) -> TradeTick:
+    """The trade tick of a taker's TRADE report."""
+    price, size, trade_id = report.last_price, report.last_quantity, report.trade_id
+    assert price is not None and size is not None and trade_id is not None
+    if _TICK_SETTERS is None:
+        return TradeTick(report.instrument_id, report.timestamp, price, size, trade_id, report.side)
+    tick: TradeTick = object.__new__(TradeTick)
+    set_instrument, set_time, set_price, set_size, set_trade, set_side = _TICK_SETTERS
+    set_instrument(tick, report.instrument_id)
+    set_time(tick, report.timestamp)
+    set_price(tick, price)
+    set_size(tick, size)
+    set_trade(tick, trade_id)
+    set_side(tick, report.side)
+    return tick
+
+
+def _quote(
+    instrument_id: InstrumentId,
+    at: datetime,
+    bid: tuple[Decimal, Decimal],
+    ask: tuple[Decimal, Decimal],
+) -> Quote:
+    """The quote of a top of book: (price, size) of the best bid and ask."""
+    if _QUOTE_SETTERS is None:
+        return Quote(instrument_id, at, bid[0], ask[0], bid[1], ask[1])
+    quote: Quote = object.__new__(Quote)
+    set_instrument, set_time, set_bid, set_ask, set_bid_size, set_ask_size = _QUOTE_SETTERS
+    set_instrument(quote, instrument_id)
+    set_time(quote, at)
+    set_bid(quote, bid[0])
+    set_ask(quote, ask[0])
+    set_bid_size(quote, bid[1])
+    set_ask_size(quote, ask[1])
+    return quote

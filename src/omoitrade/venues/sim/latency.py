@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
+from typing import TypeVar
 
 from omoitrade.core.clock import Clock, TimeEvent
 from omoitrade.core.errors import ValidationError
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +53,11 @@ class DelayLine:
 
         alarm = f"{self._name}-{next(self._sequence)}"
         self._clock.set_alarm(alarm, self._clock.timestamp_ns() + delay_ns, fire)
+
+    def call(self, delay_ns: int, function: Callable[[_T], None], argument: _T) -> None:
+        """``function(argument)`` after ``delay_ns``, like :meth:`after`; with no delay it
+        is called at once, without building a closure (the hot path of zero latency)."""
+        if delay_ns <= 0:
+            function(argument)
+            return
+        self.after(delay_ns, lambda: function(argument))
