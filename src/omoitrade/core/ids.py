@@ -39,18 +39,29 @@ class IdGenerator:
 
     __slots__ = ("_last_ms", "_last_rand", "_lock", "_now_ns", "_random")
 
-    def __init__(self, now_ns: Callable[[], int] = time.time_ns, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        now_ns: Callable[[], int] = time.time_ns,
+        seed: int | None = None,
+        *,
+        thread_safe: bool = True,
+    ) -> None:
         self._now_ns = now_ns
         self._random: random.Random = (
             random.Random(seed) if seed is not None else random.SystemRandom()
         )
         self._last_ms = -1
         self._last_rand = 0
-        self._lock = threading.Lock()  # API worker threads share the default generator
+        # API worker threads share the default generator; a component of the single-
+        # threaded trading core may do without the lock (``thread_safe=False``).
+        self._lock = threading.Lock() if thread_safe else None
 
     def next_int(self) -> int:
         """The next UUIDv7 as a 128-bit integer."""
-        with self._lock:
+        lock = self._lock
+        if lock is None:
+            return self._next_locked()
+        with lock:
             return self._next_locked()
 
     def _next_locked(self) -> int:

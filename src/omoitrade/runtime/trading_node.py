@@ -102,7 +102,7 @@ class TradingNode:
     ) -> None:
         self.clock, self.bus = clock, bus
         self.config = config or TradingNodeConfig()
-        self.ids = ids or IdGenerator(clock.timestamp_ns)
+        self.ids = ids or IdGenerator(clock.timestamp_ns, thread_safe=False)  # one thread
         self.instruments = {i.id: i for i in instruments}
         self.portfolios = {p.portfolio.id: p for p in portfolios}
         self.prices: dict[InstrumentId, Decimal] = {}

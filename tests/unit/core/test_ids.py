@@ -345,3 +345,11 @@ def test_str_identifier_rules_apply_in_pydantic_validation() -> None:
 def test_base_classes_are_usable_directly() -> None:
     assert StrIdentifier("x") == "x"
     assert UuidIdentifier.parse("0190d6d8-8f2b-7c3e-9a1b-123456789abc").version == 7
+
+
+def test_a_generator_without_a_lock_gives_the_same_identifiers() -> None:
+    clock = iter(range(10**15, 10**15 + 10**9, 1_000_000))
+    clock2 = iter(range(10**15, 10**15 + 10**9, 1_000_000))
+    locked = IdGenerator(lambda: next(clock), seed=5)
+    free = IdGenerator(lambda: next(clock2), seed=5, thread_safe=False)
+    assert [locked.next_int() for _ in range(50)] == [free.next_int() for _ in range(50)]
