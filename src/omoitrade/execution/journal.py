@@ -75,7 +75,11 @@ class InMemoryOrderJournal:
             self._stored.add(id(order))
             self._by_client[order.portfolio_id, order.client_order_id] = order.id
         for trade in trades:
-            self._trades.setdefault(trade.order_id, []).append(trade)
+            of_order = self._trades.get(trade.order_id)
+            if of_order is None:
+                self._trades[trade.order_id] = [trade]
+            else:
+                of_order.append(trade)
         self.events.extend(events)
 
     def order_by_client_id(

@@ -128,9 +128,10 @@ class VenueCircuitChanged:
 
 
 CIRCUIT_TOPIC = "execution.venue_circuit"
+_SUBMITTED = OrderStatus.SUBMITTED  # a module constant: cheaper to read than the class's
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slower to build, and this is private
 class _NewOrder:
     """A new order made from a request, with its first events, before it is journaled."""
 
@@ -210,7 +211,7 @@ class OrderManager:
         A second submit of the same client order id returns the first order and sends
         nothing; the same id with different fields raises Conflict.
         """
-        return self.submit_many([request])[0]
+        return self.submit_many((request,))[0]
 
     def submit_many(self, requests: Sequence[OrderRequest]) -> list[Order]:
         """Submit several orders with one journal commit (one disk sync), then send each.
@@ -219,6 +220,8 @@ class OrderManager:
         or a client order id reused for a different order, raises before anything is
         written.
         """
+        if len(requests) == 1:  # the common case, without the bookkeeping of a batch
+            return [self._submit_one(requests[0])]
         results: list[Order | _NewOrder] = []
         fresh: dict[tuple[PortfolioId, ClientOrderId], _NewOrder] = {}
         for request in requests:
@@ -241,13 +244,29 @@ class OrderManager:
             if replacement is not None:
                 orders.append(self._resubmitted(request, replacement))
                 continue
-            order = result.order
-            self.registry.add(order, result.account_id, set())
-            if order.status is OrderStatus.SUBMITTED:
-                self._measure(result)
-                self.send_submit(order)
-            orders.append(order)
+            orders.append(self._start(result))
         return orders
+
+    def _submit_one(self, request: OrderRequest) -> Order:
+        """:meth:`submit_many` of one request (the same steps, without the batch's dicts)."""
+        existing = self.registry.by_client(request.portfolio_id, request.client_order_id)
+        if existing is not None:
+            return self._resubmitted(request, existing)
+        new = self._new_order(request)
+        taken = self._journal_new([new])
+        if taken:  # the journal already held this client order id
+            (replacement,) = taken.values()
+            return self._resubmitted(request, replacement)
+        return self._start(new)
+
+    def _start(self, new: _NewOrder) -> Order:
+        """Remember a journaled new order and, unless it was rejected, send it."""
+        order = new.order
+        self.registry.add(order, new.account_id, set())
+        if order.status is _SUBMITTED:
+            self._measure(new)
+            self.send_submit(order)
+        return order
 
     def _new_order(self, request: OrderRequest) -> _NewOrder:
         """The order for a request, SUBMITTED or REJECTED with its reason, not yet stored."""
@@ -293,7 +312,10 @@ class OrderManager:
         if not fresh:
             return {}
         try:
-            self.record([n.order for n in fresh], [], [e for n in fresh for e in n.events])
+            if len(fresh) == 1:
+                self.record((fresh[0].order,), (), fresh[0].events)
+            else:
+                self.record([n.order for n in fresh], [], [e for n in fresh for e in n.events])
             return {}
         except Conflict:
             if len(fresh) > 1:  # find the taken ids one by one
@@ -313,7 +335,8 @@ class OrderManager:
         arrival = request.arrival_price
         if arrival is None and self._mid_price is not None:
             arrival = self._mid_price(order.instrument_id)
-        self.quality.order_submitted(
+        # A SUBMITTED order passed the instrument's rules: its values need no second check.
+        self.quality.trusted_order_submitted(
             order.id,
             new.instrument,
             order.side,
@@ -528,7 +551,7 @@ class OrderManager:
 
     def _submitted_event(self, order: Order) -> OrderSubmitted:
         return OrderSubmitted(
-            event_id=self.new_event_id(),
+            event_id=EventId.new(self.ids),
             occurred_at=order.created_at,
             order_id=order.id,
             client_order_id=order.client_order_id,

@@ -178,6 +178,63 @@ class ExecutionQuality:
         record.filled = filled
         record.fills.append((price, quantity, at))
 
+    # --- the order manager's hot path --------------------------------------------------------
+    # The same effects as the checked methods, for values the order manager has already
+    # validated: a sent order's side, quantity and limit (the instrument rules passed), and a
+    # fill's price and quantity (its Trade checked them). The arrival price is still checked.
+    def trusted_order_submitted(
+        self,
+        order_id: OrderId,
+        instrument: Instrument,
+        side: OrderSide,
+        quantity: Decimal,
+        *,
+        arrival_price: Decimal | None,
+        limit_price: Decimal | None,
+        strategy_id: StrategyId | None,
+    ) -> None:
+        """:meth:`order_submitted` now, trusting ``side``, ``quantity`` and ``limit_price``."""
+        records = self._records
+        if order_id in records:
+            raise Conflict(f"execution quality: order {order_id} is already recorded")
+        arrival = None if arrival_price is None else _positive("arrival_price", arrival_price)
+        records[order_id] = _Record(
+            order_id,
+            instrument,
+            side,
+            quantity,
+            strategy_id,
+            arrival,
+            limit_price,
+            self._clock.timestamp_ns(),
+        )
+
+    def acknowledged_if_known(self, order_id: OrderId) -> None:
+        """:meth:`order_acknowledged` now, if ``order_id`` is recorded."""
+        record = self._records.get(order_id)
+        if record is not None:
+            at = self._clock.timestamp_ns()
+            if at < record.submitted_ns:
+                raise ValidationError("at_ns", "must not be before the order was submitted", at)
+            if record.acknowledged_ns is None:
+                record.acknowledged_ns = at
+
+    def trusted_fill(self, order_id: OrderId, price: Decimal, quantity: Decimal) -> None:
+        """:meth:`fill` now, if ``order_id`` is recorded, without re-checking the values."""
+        record = self._records.get(order_id)
+        if record is None:
+            return
+        at = self._clock.timestamp_ns()
+        if at < record.submitted_ns:
+            raise ValidationError("at_ns", "must not be before the order was submitted", at)
+        filled = EXACT.add(record.filled, quantity)
+        if filled > record.quantity:
+            raise ValidationError(
+                "quantity", f"would fill {filled} of an order for {record.quantity}", quantity
+            )
+        record.filled = filled
+        record.fills.append((price, quantity, at))
+
     def order_report(self, order_id: OrderId) -> OrderQuality:
         """The quality of one order so far; NotFound if it was never submitted here."""
         return _report(self._record(order_id))

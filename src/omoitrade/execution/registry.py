@@ -38,13 +38,18 @@ class OrderRegistry:
         self._accounts[order] = account_id
         self._trades[order] = trade_ids
         if order.is_open:
-            self._open.setdefault(order.portfolio_id, {})[order] = None
+            open_orders = self._open.get(order.portfolio_id)
+            if open_orders is None:
+                open_orders = self._open[order.portfolio_id] = {}
+            open_orders[order] = None
         else:
             self.finished(order)
 
     def finished(self, order: Order) -> None:
         """``order`` is done: forget the oldest finished orders beyond the memory."""
-        self._open.get(order.portfolio_id, {}).pop(order, None)
+        open_orders = self._open.get(order.portfolio_id)
+        if open_orders is not None:
+            open_orders.pop(order, None)
         finished = self._finished
         finished[order] = None
         while len(finished) > self._memory:

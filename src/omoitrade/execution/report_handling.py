@@ -23,7 +23,7 @@ from omoitrade.model.events import (
     OrderPartiallyFilled,
     OrderRejected,
 )
-from omoitrade.model.identifiers import TradeId
+from omoitrade.model.identifiers import EventId, TradeId
 from omoitrade.model.orders import Order
 from omoitrade.model.trades import Trade
 from omoitrade.model.venue import (
@@ -43,6 +43,15 @@ Command = SubmitOrder | CancelOrder | AmendOrder
 UNKNOWN_REPORT_TOPIC = "execution.unknown_report"  # reports of orders not ours
 COMMAND_REJECTED_TOPIC = "execution.command_rejected"  # a cancel or amend the venue refused
 _DONE = {ExecType.CANCELLED: "cancelled", ExecType.EXPIRED: "expired"}
+
+# Enum members as module constants: the hot path reads a global, not a class attribute.
+_TRADE = ExecType.TRADE
+_NEW = ExecType.NEW
+_FILLED = OrderStatus.FILLED
+_PENDING = OrderStatus.PENDING
+# Which in-flight command a report of each kind answers (see ``_settle``).
+_ANSWERS_SUBMIT = frozenset((ExecType.NEW, ExecType.REJECTED, ExecType.TRADE, ExecType.STATUS))
+_ANSWERS_CANCEL = frozenset((ExecType.CANCELLED, ExecType.EXPIRED))
 
 
 @dataclass(slots=True)
@@ -64,6 +73,8 @@ class ReportHandling:
         self._in_flight: dict[tuple[object, str], InFlight] = {}
         self._cancel_reasons: dict[Order, str] = {}  # why we asked: kept over the venue's
         self._accounts = frozenset(manager.accounts.values())
+        self._by_account = manager.registry.by_account  # bound once: the hot path's lookup
+        self._quality = manager.quality
 
     # --- sending ----------------------------------------------------------------------------
     def sending(self, order: Order, command: Command) -> None:
@@ -87,6 +98,11 @@ class ReportHandling:
 
     # --- reports ----------------------------------------------------------------------------
     def on_report(self, report: VenueReport) -> None:
+        if type(report) is ExecutionReport:  # the common case first (exact type: one test)
+            if report.account_id in self._accounts:
+                self._answered(report)
+                self._execution(report)
+            return
         if isinstance(report, CommandFailed):
             self._failed(report)
             return
@@ -106,26 +122,31 @@ class ReportHandling:
         """The venue answered: a success for its circuit breaker."""
         m = self.manager
         instrument = m.instruments.get(report.instrument_id)
-        breaker = None if instrument is None else m.breakers.get(instrument.exchange)
-        if breaker is not None:
-            breaker.record_success()
+        if instrument is not None:
+            breaker = m.breakers.get(instrument.exchange)
+            if breaker is not None:
+                breaker.record_success()
 
     def _execution(self, r: ExecutionReport) -> None:
         m = self.manager
-        order = m.find_by_account(r.account_id, r.client_order_id)
+        order = self._by_account(r.account_id, r.client_order_id)
         if order is None:
-            m.bus.publish(UNKNOWN_REPORT_TOPIC, r)
-            return
+            order = m.find_by_account(r.account_id, r.client_order_id)  # from the journal
+            if order is None:
+                m.bus.publish(UNKNOWN_REPORT_TOPIC, r)
+                return
         kind = r.exec_type
         self._settle(order, kind)
-        if kind is ExecType.TRADE:
+        if kind is _TRADE:
             self._fill(order, r)
             return
         at = r.timestamp
         if not order.is_open:
             return  # a late report of a finished order changes nothing
         events = self._acknowledged(order, r)
-        if kind is ExecType.REPLACED:
+        if kind is _NEW:
+            pass  # an acknowledgement only: nothing more changes
+        elif kind is ExecType.REPLACED:
             order.amend(at, quantity=r.quantity, price=r.price, stop_price=r.stop_price)
             events.append(
                 OrderAmended(
@@ -174,6 +195,7 @@ class ReportHandling:
         assert quantity is not None and price is not None, "a TRADE report carries its fill"
         at = r.timestamp
         events = self._acknowledged(order, r)
+        order_id = order.id
         trade = Trade(
             id=TradeId.new(m.ids),
             order_id=order.id,
@@ -187,14 +209,14 @@ class ReportHandling:
         )
         status = order.apply_trade(trade)
         applied.add(trade_id)
-        if m.quality.knows(order.id):
-            m.quality.fill(order.id, price, quantity)
-        event_type = OrderFilled if status is OrderStatus.FILLED else OrderPartiallyFilled
+        # The Trade checked price and quantity (positive Decimals): quality need not again.
+        self._quality.trusted_fill(order_id, trade.execution_price, trade.quantity)
+        event_type = OrderFilled if status is _FILLED else OrderPartiallyFilled
         events.append(
             event_type(
-                event_id=m.new_event_id(),
+                event_id=EventId.new(m.ids),
                 occurred_at=at,
-                order_id=order.id,
+                order_id=order_id,
                 portfolio_id=order.portfolio_id,
                 instrument_id=order.instrument_id,
                 side=order.side,
@@ -207,8 +229,8 @@ class ReportHandling:
                 average_fill_price=order.average_fill_price or price,
             )
         )
-        m.record([], [order], events, [trade])
-        if status is OrderStatus.FILLED:
+        m.record((), (order,), events, (trade,))
+        if status is _FILLED:
             self._cancel_reasons.pop(order, None)
             m.registry.finished(order)
 
@@ -216,30 +238,32 @@ class ReportHandling:
         """The first report with the venue's order id acknowledges the order (and a report
         about an order never marked sent marks it sent): OrderAccepted, or nothing."""
         at = r.timestamp
-        if order.status is OrderStatus.PENDING:
+        if order.status is _PENDING:
             order.submit(at)
-        if r.venue_order_id is None or order.exchange_order_id is not None:
+        venue_order_id = r.venue_order_id
+        if venue_order_id is None or order.exchange_order_id is not None:
             return []
-        m = self.manager
-        order.acknowledge(r.venue_order_id, at)
-        if m.quality.knows(order.id):
-            m.quality.order_acknowledged(order.id)
+        order.acknowledge(venue_order_id, at)
+        order_id = order.id
+        self._quality.acknowledged_if_known(order_id)
         accepted = OrderAccepted(
-            event_id=m.new_event_id(),
+            event_id=EventId.new(self.manager.ids),
             occurred_at=at,
-            order_id=order.id,
-            exchange_order_id=r.venue_order_id,
+            order_id=order_id,
+            exchange_order_id=venue_order_id,
         )
         return [accepted]
 
     def _settle(self, order: Order, kind: ExecType) -> None:
         """A report about ``order`` answers the command it was waiting on."""
-        if kind in (ExecType.NEW, ExecType.REJECTED, ExecType.TRADE, ExecType.STATUS):
-            self._in_flight.pop((order, "SubmitOrder"), None)
-        if kind in (ExecType.CANCELLED, ExecType.EXPIRED) or not order.is_open:
-            self._in_flight.pop((order, "CancelOrder"), None)
-        if kind is ExecType.REPLACED:
-            self._in_flight.pop((order, "AmendOrder"), None)
+        in_flight = self._in_flight
+        if in_flight:  # nothing to settle otherwise (and no need to ask the order)
+            if kind in _ANSWERS_SUBMIT:
+                in_flight.pop((order, "SubmitOrder"), None)
+            if kind in _ANSWERS_CANCEL or not order.is_open:
+                in_flight.pop((order, "CancelOrder"), None)
+            if kind is ExecType.REPLACED:
+                in_flight.pop((order, "AmendOrder"), None)
 
     # --- commands without an answer ---------------------------------------------------------
     def _failed(self, failure: CommandFailed, *, count_against_venue: bool = True) -> None:

@@ -271,3 +271,35 @@ def test_sell_mirror_costs_the_same_as_buy(
     assert buy.average_price is not None and buy.slippage_bps is not None
     assert abs(buy.slippage_bps - (buy.average_price - arrival) / arrival * 10_000) < D("1e-20")
     assert buy.filled_quantity == total
+
+
+def test_the_order_managers_shortcuts_match_the_checked_methods(clock: SimulatedClock) -> None:
+    checked, quick = ExecutionQuality(clock), ExecutionQuality(clock)
+    checked.order_submitted(
+        oid(1), BTC, BUY, D(2), arrival_price=D(100), limit_price=D(101), strategy_id=ALPHA
+    )
+    quick.trusted_order_submitted(
+        oid(1), BTC, BUY, D(2), arrival_price=D(100), limit_price=D(101), strategy_id=ALPHA
+    )
+    with pytest.raises(Conflict):
+        quick.trusted_order_submitted(
+            oid(1), BTC, BUY, D(2), arrival_price=None, limit_price=None, strategy_id=None
+        )
+    with pytest.raises(ValidationError):  # the arrival price is still checked
+        quick.trusted_order_submitted(
+            oid(2), BTC, BUY, D(2), arrival_price=D(0), limit_price=None, strategy_id=None
+        )
+    clock.advance_by(MS)
+    checked.order_acknowledged(oid(1))
+    quick.acknowledged_if_known(oid(1))
+    clock.advance_by(MS)
+    checked.fill(oid(1), D("100.5"), D(1))
+    quick.trusted_fill(oid(1), D("100.5"), D(1))
+    clock.advance_by(MS)
+    quick.acknowledged_if_known(oid(1))  # only the first acknowledgement counts
+    assert quick.order_report(oid(1)) == checked.order_report(oid(1))
+    with pytest.raises(ValidationError):  # an overfill is still refused
+        quick.trusted_fill(oid(1), D("100.5"), D(2))
+    quick.acknowledged_if_known(oid(9))  # an order not recorded here: nothing happens
+    quick.trusted_fill(oid(9), D("100.5"), D(1))
+    assert not quick.knows(oid(9))

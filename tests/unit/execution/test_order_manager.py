@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal as D
 from typing import Any
 
@@ -376,3 +377,21 @@ def test_group_commit_writes_a_fill_with_the_next_order_or_by_the_deadline() -> 
     assert journal.writes == 3  # b2's fill, at the deadline
     assert desk.kinds()[-1] == "OrderFilled"
     assert len(journal.trades_of(first.id)) == 1
+
+
+def test_a_finished_order_only_the_journal_remembers_is_still_idempotent() -> None:
+    desk = Desk()
+    desk.maker_sells("ask-1", "1", "42000.00")
+    first = desk.buy("b1", "0.5")
+    assert first.status is OrderStatus.FILLED
+    restarted = desk.manager()  # loads open orders only: b1 is in the journal alone
+    request = OrderRequest(
+        PORTFOLIO, BTC.id, ClientOrderId("b1"), OrderSide.BUY, OrderType.MARKET, D("0.5")
+    )
+    writes = len(desk.journal.events)
+    assert restarted.submit(request).id == first.id
+    assert restarted.submit_many([request])[0].id == first.id
+    with pytest.raises(Conflict):
+        restarted.submit(replace(request, quantity=D("0.4")))
+    assert len(desk.venue.commands) == 1
+    assert len(desk.journal.events) == writes
