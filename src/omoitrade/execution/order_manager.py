@@ -27,7 +27,13 @@ from omoitrade.execution.registry import OrderRegistry
 from omoitrade.execution.report_handling import ReportHandling
 from omoitrade.execution.retry import RetryPolicy, RetrySchedule
 from omoitrade.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
-from omoitrade.model.events import DomainEvent, OrderCancelled, OrderRejected, OrderSubmitted
+from omoitrade.model.events import (
+    DomainEvent,
+    OrderCancelled,
+    OrderRejected,
+    OrderSubmitted,
+    assemble,
+)
 from omoitrade.model.identifiers import (
     AccountId,
     ClientOrderId,
@@ -550,7 +556,9 @@ class OrderManager:
         self.bus.publish(CIRCUIT_TOPIC, VenueCircuitChanged(venue, old, new, reason))
 
     def _submitted_event(self, order: Order) -> OrderSubmitted:
-        return OrderSubmitted(
+        """OrderSubmitted, assembled from the order's own (checked) values."""
+        return assemble(
+            OrderSubmitted,
             event_id=EventId.new(self.ids),
             occurred_at=order.created_at,
             order_id=order.id,

@@ -22,6 +22,7 @@ from omoitrade.model.events import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
+    assemble,
 )
 from omoitrade.model.identifiers import EventId, TradeId
 from omoitrade.model.orders import Order
@@ -212,21 +213,23 @@ class ReportHandling:
         # The Trade checked price and quantity (positive Decimals): quality need not again.
         self._quality.trusted_fill(order_id, trade.execution_price, trade.quantity)
         event_type = OrderFilled if status is _FILLED else OrderPartiallyFilled
+        # Every value comes from the checked Trade and Order: assembled, not re-checked.
         events.append(
-            event_type(
+            assemble(
+                event_type,
                 event_id=EventId.new(m.ids),
-                occurred_at=at,
+                occurred_at=trade.executed_at,
                 order_id=order_id,
                 portfolio_id=order.portfolio_id,
                 instrument_id=order.instrument_id,
                 side=order.side,
                 trade_id=trade.id,
-                exchange_trade_id=trade_id,
-                fill_quantity=quantity,
-                fill_price=price,
-                commission=r.commission,
+                exchange_trade_id=trade.exchange_trade_id,
+                fill_quantity=trade.quantity,
+                fill_price=trade.execution_price,
+                commission=trade.commission,
                 filled_quantity=order.filled_quantity,
-                average_fill_price=order.average_fill_price or price,
+                average_fill_price=order.average_fill_price or trade.execution_price,
             )
         )
         m.record((), (order,), events, (trade,))
@@ -246,11 +249,12 @@ class ReportHandling:
         order.acknowledge(venue_order_id, at)
         order_id = order.id
         self._quality.acknowledged_if_known(order_id)
-        accepted = OrderAccepted(
+        accepted = assemble(  # from the order, which just checked the id and the time
+            OrderAccepted,
             event_id=EventId.new(self.manager.ids),
             occurred_at=at,
             order_id=order_id,
-            exchange_order_id=venue_order_id,
+            exchange_order_id=order.exchange_order_id,
         )
         return [accepted]
 
