@@ -135,14 +135,20 @@ class Order:
         price = to_decimal("fill.price", price)
         commission = to_decimal("fill.commission", commission)
         require_timestamp("at", at)
-        new_filled = EXACT.add(self.filled_quantity, quantity)  # never rounded
-        trigger = OrderTrigger.FILL if new_filled == self.quantity else OrderTrigger.PARTIAL_FILL
-        next_status = ORDER_LIFECYCLE.next_state(self.status, trigger)
         if quantity <= 0:
             raise ValidationError("fill.quantity", "must be greater than 0", quantity)
         if price <= 0:
             raise ValidationError("fill.price", "must be greater than 0", price)
         require_non_negative("fill.commission", commission)
+        return self._fill(quantity, price, commission, at)
+
+    def _fill(
+        self, quantity: Decimal, price: Decimal, commission: Decimal, at: datetime
+    ) -> OrderStatus:
+        """Apply a fill whose values are checked (positive, exact, UTC)."""
+        new_filled = EXACT.add(self.filled_quantity, quantity)  # never rounded
+        trigger = OrderTrigger.FILL if new_filled == self.quantity else OrderTrigger.PARTIAL_FILL
+        next_status = ORDER_LIFECYCLE.next_state(self.status, trigger)
         if new_filled > self.quantity:
             raise ValidationError(
                 "fill.quantity",
@@ -183,7 +189,8 @@ class Order:
             )
         if trade.side is not self.side:
             raise ValidationError("trade.side", f"must be {self.side} like its order", trade.side)
-        return self.apply_fill(
+        # A Trade checked its own values when it was made (positive, exact, UTC).
+        return self._fill(
             trade.quantity, trade.execution_price, trade.commission, trade.executed_at
         )
 
