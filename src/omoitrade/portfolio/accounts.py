@@ -55,7 +55,15 @@ class PortfolioSnapshot:
 class PortfolioAccount:
     """One portfolio in the ledger: its balances per currency and its position books."""
 
-    __slots__ = ("_noted", "_records", "balances", "base_currency", "books", "portfolio_id")
+    __slots__ = (
+        "_noted",
+        "_records",
+        "balances",
+        "base_currency",
+        "books",
+        "portfolio_id",
+        "sole_balance",
+    )
 
     def __init__(self, portfolio_id: PortfolioId, base_currency: str) -> None:
         self.portfolio_id = portfolio_id
@@ -64,6 +72,8 @@ class PortfolioAccount:
         self.books: dict[InstrumentId, PositionBook] = {}
         self._records: list[RealizedPnl] = []
         self._noted: list[_Noted] = []  # fields of records not built yet, in order
+        # the base-currency balance while it is the only one: totals need no conversion
+        self.sole_balance: CurrencyBalance | None = None
 
     @property
     def pnl(self) -> list[RealizedPnl]:
@@ -85,5 +95,8 @@ class PortfolioAccount:
     def balance(self, currency: str) -> CurrencyBalance:
         balance = self.balances.get(currency)
         if balance is None:
-            balance = self.balances[currency] = CurrencyBalance(currency)
+            balances = self.balances
+            balance = balances[currency] = CurrencyBalance(currency)
+            only_base = len(balances) == 1 and currency == self.base_currency
+            self.sole_balance = balance if only_base else None
         return balance

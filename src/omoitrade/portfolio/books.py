@@ -240,13 +240,14 @@ class PositionBook:
         self.total_commission += commission
         self.total_realized_pnl += realized
 
+        size = abs(signed)
         if closed is not None:
             _describe_flat(closed, at)
         if position is not closed:
             if signed:
                 position.side = PositionSide.LONG if signed > 0 else PositionSide.SHORT
-                position.quantity = abs(signed)
-                position.average_entry_price = _AVERAGE.divide(abs(cost), abs(signed))
+                position.quantity = size
+                position.average_entry_price = _AVERAGE.divide(abs(cost), size)
                 position.updated_at = at
             else:
                 _describe_flat(position, at)
@@ -258,12 +259,12 @@ class PositionBook:
         balance.unrealized_pnl += change
         if leveraged:
             balance.holdings += change
-            weight = self.weight = abs(signed) * self.margin_rate
+            weight = self.weight = size * self.margin_rate
             requirement = weight * mark
             balance.margin_used += requirement - self.requirement
         else:
             balance.holdings += change + (cost - old_cost)
-            weight = self.weight = abs(signed)  # times a margin rate of 1: the same Decimal
+            weight = self.weight = size  # times a margin rate of 1: the same Decimal
             requirement = weight * mark
             balance.funded_value += requirement - self.requirement
         self.requirement = requirement

@@ -10,13 +10,14 @@ currency, converting each currency at the latest FX rate (:mod:`omoitrade.portfo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
-from decimal import Decimal, localcontext
+from decimal import Decimal, getcontext, localcontext, setcontext
 
 from omoitrade.core.errors import Conflict, NotFound, ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.model.events import (
+    DomainEvent,
     OrderFillEvent,
     PositionChanged,
     PositionClosed,
@@ -48,6 +49,16 @@ from omoitrade.portfolio.fx import FxRates
 from omoitrade.portfolio.lots import FifoLotReport
 
 
+class _Market:
+    """One instrument in the ledger: its latest mark and the open books in it."""
+
+    __slots__ = ("books", "mark")
+
+    def __init__(self) -> None:
+        self.mark: Decimal | None = None
+        self.books: dict[PortfolioId, PositionBook] = {}
+
+
 class PortfolioLedger:
     """Holds many portfolios; applies fills, marks, cash movements and FX rates.
 
@@ -60,8 +71,12 @@ class PortfolioLedger:
         self._ids = ids
         self._fifo = fifo_lots
         self._accounts: dict[PortfolioId, PortfolioAccount] = {}
-        self._open: dict[InstrumentId, dict[PortfolioId, PositionBook]] = {}
-        self._marks: dict[InstrumentId, Decimal] = {}
+        # The account last looked up, with the very id object it was asked for: the order
+        # path asks for one portfolio again and again, and an id's hash is a Python call.
+        # One tuple, replaced whole, so a reader in another thread never sees a mixed pair;
+        # accounts are never removed, so it cannot go stale.
+        self._recent: tuple[object, PortfolioAccount | None] = (None, None)
+        self._markets: dict[InstrumentId, _Market] = {}  # latest marks and open books
         self.rates = FxRates()
 
     # --- portfolios and cash ------------------------------------------------------------------
@@ -123,11 +138,22 @@ class PortfolioLedger:
             raise ValidationError("instrument", "must be the instrument of the fill", instrument)
         quantity = event.fill_quantity
         price = event.fill_price
-        require_positive("fill_quantity", quantity)
-        require_positive("fill_price", price)
-        account = self._accounts.get(event.portfolio_id)
-        if account is None:
-            raise NotFound("portfolio", event.portfolio_id)
+        if not (  # the common case at once: plain, finite, bounded, positive Decimals
+            type(quantity) is Decimal
+            and type(price) is Decimal
+            and quantity.is_finite()
+            and price.is_finite()
+            and quantity > ZERO
+            and price > ZERO
+            and -MAX_EXPONENT <= quantity.adjusted() <= MAX_EXPONENT
+            and -MAX_EXPONENT <= price.adjusted() <= MAX_EXPONENT
+        ):
+            require_positive("fill_quantity", quantity)  # raises as it always did, or passes
+            require_positive("fill_price", price)
+        portfolio_id = event.portfolio_id
+        recent_id, account = self._recent
+        if recent_id is not portfolio_id or account is None:
+            account = self._account(portfolio_id)
         book = account.books.get(instrument_id)
         if book is None:
             balance = account.balance(instrument.quote_currency)
@@ -140,10 +166,14 @@ class PortfolioLedger:
         was_open = bool(book.signed_quantity)
         at = event.occurred_at
         commission = event.commission
-        with localcontext(EXACT):
-            result = book.fill(
-                event.side, quantity, price, commission, self._marks.get(instrument_id, price), at
-            )
+        market = self._markets.get(instrument_id)
+        mark = price if market is None or market.mark is None else market.mark
+        saved = getcontext()
+        setcontext(_EXACT)  # see _EXACT
+        try:
+            result = book.fill(event.side, quantity, price, commission, mark, at)
+        finally:
+            setcontext(saved)
         if result.opened is None and self._ids is not None:
             # Every fill used to draw a position id whether it opened a position or not;
             # draw it still, so that a seeded generator keeps giving the same ids.
@@ -185,13 +215,20 @@ class PortfolioLedger:
             price = to_decimal("price", price)
             require_positive("price", price)
             require_timestamp("at", at)
-        self._marks[instrument_id] = price
-        books = self._open.get(instrument_id)
+        market = self._markets.get(instrument_id)
+        if market is None:
+            market = self._markets[instrument_id] = _Market()
+        market.mark = price
+        books = market.books
         if not books:
             return 0
-        with localcontext(EXACT):
+        saved = getcontext()
+        setcontext(_EXACT)  # see _EXACT
+        try:
             for book in books.values():
                 book.revalue(price, at)
+        finally:
+            setcontext(saved)
         return len(books)
 
     def mark_quote(self, quote: Quote) -> int:
@@ -199,7 +236,8 @@ class PortfolioLedger:
         return self.mark(quote.instrument_id, quote.mid, quote.timestamp)
 
     def last_mark(self, instrument_id: InstrumentId) -> Decimal | None:
-        return self._marks.get(instrument_id)
+        market = self._markets.get(instrument_id)
+        return None if market is None else market.mark
 
     # --- queries ------------------------------------------------------------------------------
     def portfolio_ids(self) -> list[PortfolioId]:
@@ -247,7 +285,15 @@ class PortfolioLedger:
 
     def equity(self, portfolio_id: PortfolioId) -> Decimal:
         """Cash plus holdings, in the base currency."""
-        return self._total(self._account(portfolio_id), "equity")
+        recent_id, account = self._recent
+        if recent_id is not portfolio_id or account is None:
+            account = self._account(portfolio_id)
+        balance = account.sole_balance
+        if balance is not None:  # read on every order: _total's sum without the loop
+            # 0 + value, as _total adds up from ZERO: the same Decimal, exponent included
+            equity = _add(balance.cash, balance.holdings)
+            return _add(ZERO, equity) if equity else ZERO
+        return self._total(account, "equity")
 
     def unrealized_pnl(self, portfolio_id: PortfolioId) -> Decimal:
         return self._total(self._account(portfolio_id), "unrealized_pnl")
@@ -264,7 +310,20 @@ class PortfolioLedger:
 
     def margin_available(self, portfolio_id: PortfolioId) -> Decimal:
         """Equity less margin used less the gross value of fully funded positions."""
-        account = self._account(portfolio_id)
+        recent_id, account = self._recent
+        if recent_id is not portfolio_id or account is None:
+            account = self._account(portfolio_id)
+        balance = account.sole_balance
+        if balance is not None:  # read on every order: _total's sums without the loops
+            # each 0 + value as in _total; the subtractions in the caller's context, as ever
+            equity = _add(balance.cash, balance.holdings)
+            used = balance.margin_used
+            funded = balance.funded_value
+            return (
+                (_add(ZERO, equity) if equity else ZERO)
+                - (_add(ZERO, used) if used else ZERO)
+                - (_add(ZERO, funded) if funded else ZERO)
+            )
         return (
             self._total(account, "equity")
             - self._total(account, "margin_used")
@@ -325,13 +384,15 @@ class PortfolioLedger:
 
     def open_books(self, instrument_id: InstrumentId) -> Iterator[PositionBook]:
         """The open books in ``instrument_id`` (the index marks use)."""
-        return iter(self._open.get(instrument_id, {}).values())
+        market = self._markets.get(instrument_id)
+        return iter(({} if market is None else market.books).values())
 
     # --- internals ----------------------------------------------------------------------------
     def _account(self, portfolio_id: PortfolioId) -> PortfolioAccount:
         account = self._accounts.get(portfolio_id)
         if account is None:
             raise NotFound("portfolio", portfolio_id)
+        self._recent = (portfolio_id, account)
         return account
 
     def _total(self, account: PortfolioAccount, name: str) -> Decimal:
@@ -347,12 +408,13 @@ class PortfolioLedger:
 
     def _index(self, book: PositionBook) -> None:
         instrument_id = book.instrument.id
+        market = self._markets.get(instrument_id)
         if book.is_open:
-            self._open.setdefault(instrument_id, {})[book.portfolio_id] = book
-        else:
-            books = self._open.get(instrument_id)
-            if books is not None:
-                books.pop(book.portfolio_id, None)
+            if market is None:
+                market = self._markets[instrument_id] = _Market()
+            market.books[book.portfolio_id] = book
+        elif market is not None:
+            market.books.pop(book.portfolio_id, None)
 
     def _event(
         self, kind: type[PositionChanged], position: Position, at: datetime
@@ -370,10 +432,10 @@ class PortfolioLedger:
         average = position.average_entry_price
         realized = position.realized_pnl
         # the bounds the checks enforce (the book's arithmetic makes only finite values)
-        if not (
-            (-MAX_EXPONENT <= quantity.adjusted() <= MAX_EXPONENT or not quantity)
+        if not (  # zeros first: a closed position has no quantity, a new one no P&L yet
+            (not quantity or -MAX_EXPONENT <= quantity.adjusted() <= MAX_EXPONENT)
             and (average is None or -MAX_EXPONENT <= average.adjusted() <= MAX_EXPONENT)
-            and (-MAX_EXPONENT <= realized.adjusted() <= MAX_EXPONENT or not realized)
+            and (not realized or -MAX_EXPONENT <= realized.adjusted() <= MAX_EXPONENT)
         ):
             return kind(
                 event_id=event_id,
@@ -387,17 +449,44 @@ class PortfolioLedger:
                 realized_pnl=realized,
             )
         made: PositionChanged = _new(kind)
-        _set(made, "event_id", event_id)
-        _set(made, "occurred_at", at)
-        _set(made, "position_id", position.id)
-        _set(made, "portfolio_id", position.portfolio_id)
-        _set(made, "instrument_id", position.instrument_id)
-        _set(made, "side", position.side)
-        _set(made, "quantity", quantity)
-        _set(made, "average_entry_price", average)
-        _set(made, "realized_pnl", realized)
+        _set_event_id(made, event_id)
+        _set_occurred_at(made, at)
+        _set_position_id(made, position.id)
+        _set_portfolio_id(made, position.portfolio_id)
+        _set_instrument_id(made, position.instrument_id)
+        _set_side(made, position.side)
+        _set_quantity(made, quantity)
+        _set_average_entry_price(made, average)
+        _set_realized_pnl(made, realized)
         return made
 
 
 _new = object.__new__
-_set = object.__setattr__  # events are frozen
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    """Sets the slot ``name`` of ``cls`` (and its subclasses), frozen or not.
+
+    Events are frozen: their slots are set through the slot descriptors, which
+    costs half of ``object.__setattr__`` (no lookup by name)."""
+    setter: Callable[[object, object], None] = cls.__dict__[name].__set__
+    return setter
+
+
+_set_event_id = _slot_setter(DomainEvent, "event_id")
+_set_occurred_at = _slot_setter(DomainEvent, "occurred_at")
+_set_position_id = _slot_setter(PositionChanged, "position_id")
+_set_portfolio_id = _slot_setter(PositionChanged, "portfolio_id")
+_set_instrument_id = _slot_setter(PositionChanged, "instrument_id")
+_set_side = _slot_setter(PositionChanged, "side")
+_set_quantity = _slot_setter(PositionChanged, "quantity")
+_set_average_entry_price = _slot_setter(PositionChanged, "average_entry_price")
+_set_realized_pnl = _slot_setter(PositionChanged, "realized_pnl")
+
+
+_add = EXACT.add  # exact sums outside a local context
+# The context fills and marks compute in: made current and restored around them, which
+# costs less than half of ``localcontext(EXACT)`` (that copies the context every time).
+# Its flags may collect signals across calls; nothing reads them, and traps do not
+# depend on them.
+_EXACT = EXACT.copy()
