@@ -85,7 +85,9 @@ class IdGenerator:
 
 
 _default_generator = IdGenerator()
-_set = object.__setattr__
+_set_int = UUID.__dict__["int"].__set__
+_set_safe = UUID.__dict__["is_safe"].__set__
+_UNKNOWN = SafeUUID.unknown
 
 
 class UuidIdentifier(UUID):
@@ -113,9 +115,9 @@ class UuidIdentifier(UUID):
         """A new identifier from ``generator`` (wall clock and system randomness by default)."""
         value = (generator or _default_generator).next_int()  # a valid 128-bit UUIDv7
         identifier = object.__new__(cls)
-        _set(identifier, "int", value)
-        _set(identifier, "is_safe", SafeUUID.unknown)
-        _set(identifier, "_hash", hash(value))
+        _set_int(identifier, value)  # the slots' own setters: UUID refuses setattr
+        _set_safe(identifier, _UNKNOWN)
+        _set_hash(identifier, hash(value))
         return identifier
 
     @classmethod
@@ -141,6 +143,9 @@ class UuidIdentifier(UUID):
             cls.parse,
             serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="json"),
         )
+
+
+_set_hash = UuidIdentifier.__dict__["_hash"].__set__
 
 
 class StrIdentifier(str):
