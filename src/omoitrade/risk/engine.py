@@ -141,6 +141,10 @@ class RiskEngine:
     def config_for(self, portfolio_id: PortfolioId) -> RiskConfig:
         return self._configs.get(portfolio_id, self.default_config)
 
+    def equity_marks(self, portfolio_id: PortfolioId) -> EquityMarks | None:
+        """The day-start equity and high-water mark kept for the loss limits, if any yet."""
+        return self._equity.get(portfolio_id)
+
     def seed_equity_marks(self, portfolio_id: PortfolioId, marks: EquityMarks) -> None:
         """Restore the day-start equity and high-water mark after a restart."""
         self._equity.seed(portfolio_id, marks)

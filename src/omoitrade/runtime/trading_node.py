@@ -9,7 +9,7 @@ and give the reference prices. See docs/order-management.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import count
@@ -41,6 +41,7 @@ from omoitrade.model.venue import MarketData, VenueAdapter
 from omoitrade.portfolio.ledger import PortfolioLedger
 from omoitrade.portfolio.reconciliation import Reconciler, ReconciliationResult
 from omoitrade.risk import RiskConfig, RiskDecision, RiskEngine, TradingState
+from omoitrade.store import Database
 
 FILL_TOPICS = "events.order.*filled"
 
@@ -58,6 +59,12 @@ class PortfolioSetup:
 class TradingNodeConfig:
     orders: OrderManagerConfig = field(default_factory=OrderManagerConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    limit_snapshot_ns: int = 1_000_000_000  # how often the limit rows are saved (and at once
+    # on a warning or breach), when the node has a limit sink
+
+
+# Saves the risk limit rows with their current value and breach flag (e.g. to the store).
+LimitSink = Callable[[Sequence[RiskLimit]], None]
 
 
 class LedgerRiskView:
@@ -99,6 +106,7 @@ class TradingNode:
         portfolios: Sequence[PortfolioSetup],
         ids: IdGenerator | None = None,
         config: TradingNodeConfig | None = None,
+        limit_sink: LimitSink | None = None,
     ) -> None:
         self.clock, self.bus = clock, bus
         self.config = config or TradingNodeConfig()
@@ -133,6 +141,10 @@ class TradingNode:
         bus.subscribe(KillSwitchEngaged.topic, self._on_kill_switch)
         for venue in venues.values():
             venue.on_market_data(self.on_market_data)
+        self._limit_sink = limit_sink
+        if limit_sink is not None:
+            bus.subscribe("events.risk.limit_*", lambda _: self.save_limits())
+            clock.set_timer("risk-limit-snapshot", self.config.limit_snapshot_ns, self._snapshot)
 
     # --- start-up ---------------------------------------------------------------------------
     def restore(self, events: Iterable[DomainEvent]) -> None:
@@ -166,6 +178,16 @@ class TradingNode:
                     await reconciler.reconcile(portfolio_id, setup.account_id, since, positions)
                 )
         return results
+
+    def save_limits(self) -> None:
+        """Hand every portfolio's limit rows, as they stand, to the limit sink."""
+        if self._limit_sink is not None:
+            rows = [row for p in self.portfolios for row in self.risk.limits(p)]
+            if rows:
+                self._limit_sink(rows)
+
+    def _snapshot(self, _: object) -> None:
+        self.save_limits()
 
     # --- the wiring -------------------------------------------------------------------------
     def _pre_trade(self, order: Order, before: Order | None) -> PreTradeRejection | None:
@@ -235,6 +257,17 @@ class TradingNode:
                 )
                 orders.append(self.orders.submit(request))
         return orders
+
+
+def limits_to_store(database: Database) -> LimitSink:
+    """A limit sink that updates the ``risk_limits`` rows in one transaction."""
+
+    def save(rows: Sequence[RiskLimit]) -> None:
+        with database.transaction() as uow:
+            for row in rows:
+                uow.risk_limits.update(row, savepoint=False)
+
+    return save
 
 
 def _rejection(decision: RiskDecision) -> PreTradeRejection | None:

@@ -8,7 +8,7 @@ from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.execution.journal import InMemoryOrderJournal
 from omoitrade.execution.order_manager import OrderRequest
-from omoitrade.model import Order
+from omoitrade.model import Order, RiskLimit
 from omoitrade.model.enums import (
     BreachAction,
     LimitType,
@@ -21,7 +21,8 @@ from omoitrade.model.enums import (
 from omoitrade.model.identifiers import AccountId, ClientOrderId
 from omoitrade.model.venue import SubmitOrder
 from omoitrade.risk import TradingState
-from omoitrade.runtime.trading_node import PortfolioSetup, TradingNode
+from omoitrade.runtime.trading_node import PortfolioSetup, TradingNode, limits_to_store
+from omoitrade.store import Database
 from omoitrade.testing import factories as f
 from omoitrade.venues.sim.exchange import SimExchangeConfig, SimulatedExchange
 
@@ -35,7 +36,7 @@ class World:
         self.exchange = SimulatedExchange(self.clock, [BTC], SimExchangeConfig())
         self.exchange.open_account(ME, {"USD": D("1000000")})
         self.exchange.open_account(MAKER, {"USD": D("10000000"), "BTC": D("100")})
-        organization = f.make_organization()
+        organization = self.organization = f.make_organization()
         self.portfolio = f.make_portfolio(
             organization,
             cash=D("100000"),
@@ -143,3 +144,42 @@ def test_the_kill_switch_flattens_and_survives_a_restart() -> None:
     assert restarted.risk.trading_state(None) is TradingState.HALTED
     again = restarted.ledger.position(w.portfolio.id, BTC.id)
     assert again is not None and again.side is PositionSide.FLAT
+
+
+def test_limit_rows_are_saved_every_second_and_at_once_on_a_breach(database: Database) -> None:
+    w = World()
+    position_limit = f.make_risk_limit(
+        w.portfolio.id,
+        limit_type=LimitType.MAX_POSITION,
+        instrument_id=BTC.id,
+        limit_value=D("1"),
+        action_on_breach=BreachAction.ALERT,
+    )
+    with database.transaction() as uow:
+        uow.organizations.add(w.organization)
+        uow.portfolios.add(w.portfolio)
+        uow.instruments.add(BTC)
+        uow.risk_limits.add(position_limit)
+    w.node = TradingNode(
+        clock=w.clock,
+        bus=MessageBus(),
+        journal=InMemoryOrderJournal(),
+        venues={"SIM": w.exchange},
+        instruments=[BTC],
+        portfolios=[PortfolioSetup(w.portfolio, ME, [position_limit])],
+        limit_sink=limits_to_store(database),
+    )
+    w.quote("41995.00", "41998.00")  # a new top of book: the new node hears a quote
+
+    def stored() -> RiskLimit:
+        with database.transaction(write=False) as uow:
+            [row] = uow.risk_limits.for_portfolio(w.portfolio.id)
+        return row
+
+    w.order("b1", OrderSide.BUY, "0.5")
+    assert stored().current_value == 0  # not saved yet
+    w.clock.advance_by(1_000_000_000)
+    assert stored().current_value == D("0.5")  # the periodic snapshot
+    w.order("b2", OrderSide.BUY, "0.4")  # 0.9: past 80% of the limit, a warning
+    assert stored().current_value == D("0.9")  # saved at once
+    assert not stored().is_breached
