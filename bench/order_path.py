@@ -33,7 +33,8 @@ from harness import Figure, parse_args, report
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import LiveClock
 from omoitrade.execution.journal import InMemoryOrderJournal, OrderJournal
-from omoitrade.execution.order_manager import OrderManager, OrderManagerConfig, OrderRequest
+from omoitrade.execution.order_manager import OrderManager
+from omoitrade.execution.order_requests import OrderManagerConfig, OrderRequest
 from omoitrade.model import Instrument, Portfolio
 from omoitrade.model.enums import OrderSide, OrderStatus, OrderType
 from omoitrade.model.events import OrderFillEvent

@@ -18,8 +18,8 @@ from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import Clock
 from omoitrade.core.ids import IdGenerator
 from omoitrade.execution.journal import OrderJournal
-from omoitrade.execution.order_manager import (
-    OrderManager,
+from omoitrade.execution.order_manager import OrderManager
+from omoitrade.execution.order_requests import (
     OrderManagerConfig,
     OrderRequest,
     PreTradeRejection,

@@ -19,7 +19,7 @@ from decimal import Decimal
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import LiveClock
 from omoitrade.core.errors import Conflict
-from omoitrade.execution.order_manager import OrderRequest
+from omoitrade.execution.order_requests import OrderRequest
 from omoitrade.model import Organization, Portfolio
 from omoitrade.model.enums import OrderSide, OrderType
 from omoitrade.model.events import DomainEvent

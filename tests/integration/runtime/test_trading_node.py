@@ -7,7 +7,7 @@ from decimal import Decimal as D
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.execution.journal import InMemoryOrderJournal
-from omoitrade.execution.order_manager import OrderRequest
+from omoitrade.execution.order_requests import OrderRequest
 from omoitrade.model import Order, RiskLimit
 from omoitrade.model.enums import (
     BreachAction,

@@ -14,10 +14,10 @@ from omoitrade.core.circuit_breaker import BreakerState
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.core.errors import Conflict, NotFound
 from omoitrade.execution.journal import InMemoryOrderJournal
-from omoitrade.execution.order_manager import (
+from omoitrade.execution.order_manager import OrderManager
+from omoitrade.execution.order_requests import (
     CIRCUIT_TOPIC,
     AmendRefused,
-    OrderManager,
     OrderManagerConfig,
     OrderRequest,
     PreTradeRejection,

@@ -8,7 +8,8 @@ from decimal import Decimal as D
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.execution.journal import InMemoryOrderJournal
-from omoitrade.execution.order_manager import OrderManager, OrderRequest
+from omoitrade.execution.order_manager import OrderManager
+from omoitrade.execution.order_requests import OrderRequest
 from omoitrade.model import Order
 from omoitrade.model.enums import DeliveryFailure, OrderSide, OrderStatus, OrderType
 from omoitrade.model.identifiers import AccountId, ClientOrderId, InstrumentId, PortfolioId
