@@ -55,7 +55,7 @@ from omoitrade.model.market_data import Bar, BookLevel, OrderBook, Quote, TradeT
 from omoitrade.model.orders import Order, OrderInvalid, check_order, order_violations
 from omoitrade.model.portfolios import Portfolio
 from omoitrade.model.positions import Position
-from omoitrade.model.risk import RiskLimit
+from omoitrade.model.risk import EquityMarks, RiskLimit
 from omoitrade.model.signals import Signal
 from omoitrade.model.strategies import Strategy
 from omoitrade.model.trades import Trade
@@ -70,6 +70,7 @@ __all__ = [
     "BookLevel",
     "BreachAction",
     "ClientOrderId",
+    "EquityMarks",
     "EventId",
     "ExecType",
     "Instrument",

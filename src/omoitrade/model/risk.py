@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from omoitrade.model.enums import BreachAction, LimitType
@@ -50,3 +50,19 @@ class RiskLimit:
         self.is_breached = value > self.limit_value
         self.updated_at = at
         return self.is_breached and not was_breached
+
+
+@dataclass(slots=True)
+class EquityMarks:
+    """The equity a portfolio started its UTC day with, and the highest it has reached:
+    what the daily-loss and drawdown limits measure against."""
+
+    day: date
+    day_start: Decimal
+    high_water_mark: Decimal
+
+    def daily_loss(self, equity: Decimal) -> Decimal:
+        return max(self.day_start - equity, ZERO)
+
+    def drawdown(self, equity: Decimal) -> Decimal:
+        return max(self.high_water_mark - equity, ZERO)

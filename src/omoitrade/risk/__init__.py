@@ -4,6 +4,7 @@ The engine sees the world through :class:`RiskView`, which the runtime implement
 adapting the portfolio ledger and the order manager. See docs/risk.md.
 """
 
+from omoitrade.model.risk import EquityMarks
 from omoitrade.risk.config import RiskConfig
 from omoitrade.risk.decisions import (
     APPROVED,
@@ -16,7 +17,6 @@ from omoitrade.risk.decisions import (
 )
 from omoitrade.risk.engine import RiskEngine
 from omoitrade.risk.kill_switch import KillSwitchStatus
-from omoitrade.risk.limits import EquityMarks
 from omoitrade.risk.state import RESTRICT_ROLES, RESUME_ROLES, TradingState
 from omoitrade.risk.throttle import ExecutionThrottle
 from omoitrade.risk.var import (

@@ -24,7 +24,7 @@ from omoitrade.model.events import (
 )
 from omoitrade.model.identifiers import InstrumentId, PortfolioId, StrategyId
 from omoitrade.model.orders import Order
-from omoitrade.model.risk import RiskLimit
+from omoitrade.model.risk import EquityMarks, RiskLimit
 from omoitrade.risk.checks import (
     PASS,
     Check,
@@ -44,7 +44,7 @@ from omoitrade.risk.decisions import (
     RiskDecision,
 )
 from omoitrade.risk.kill_switch import KillSwitch, KillSwitchStatus
-from omoitrade.risk.limits import EquityMarks, EquityTracker, LimitMonitor, PortfolioMeasures
+from omoitrade.risk.limits import EquityTracker, LimitMonitor, PortfolioMeasures
 from omoitrade.risk.state import (
     RESTRICT_ROLES,
     RESUME_ROLES,

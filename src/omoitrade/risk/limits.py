@@ -19,7 +19,7 @@ from omoitrade.model.enums import BreachAction, LimitType
 from omoitrade.model.events import DomainEvent, RiskLimitBreached, RiskLimitWarning
 from omoitrade.model.identifiers import InstrumentId, PortfolioId, RiskLimitId
 from omoitrade.model.money import ZERO
-from omoitrade.model.risk import RiskLimit
+from omoitrade.model.risk import EquityMarks, RiskLimit
 from omoitrade.risk.state import TradingState, TradingStates, event_meta
 
 MEASURED = frozenset(
@@ -31,21 +31,6 @@ MEASURED = frozenset(
         LimitType.MAX_ORDER_RATE,
     }
 )
-
-
-@dataclass(slots=True)
-class EquityMarks:
-    """The equity a portfolio started its UTC day with, and the highest it has reached."""
-
-    day: date
-    day_start: Decimal
-    high_water_mark: Decimal
-
-    def daily_loss(self, equity: Decimal) -> Decimal:
-        return max(self.day_start - equity, ZERO)
-
-    def drawdown(self, equity: Decimal) -> Decimal:
-        return max(self.high_water_mark - equity, ZERO)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

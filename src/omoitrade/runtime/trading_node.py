@@ -36,7 +36,7 @@ from omoitrade.model.instruments import Instrument
 from omoitrade.model.market_data import Quote, TradeTick
 from omoitrade.model.orders import Order
 from omoitrade.model.portfolios import Portfolio
-from omoitrade.model.risk import RiskLimit
+from omoitrade.model.risk import EquityMarks, RiskLimit
 from omoitrade.model.venue import MarketData, VenueAdapter
 from omoitrade.portfolio.ledger import PortfolioLedger
 from omoitrade.portfolio.reconciliation import Reconciler, ReconciliationResult
@@ -59,12 +59,13 @@ class PortfolioSetup:
 class TradingNodeConfig:
     orders: OrderManagerConfig = field(default_factory=OrderManagerConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
-    limit_snapshot_ns: int = 1_000_000_000  # how often the limit rows are saved (and at once
-    # on a warning or breach), when the node has a limit sink
+    risk_snapshot_ns: int = 1_000_000_000  # how often the risk state is saved (and at once
+    # on a warning or breach), when the node has a risk sink
 
 
-# Saves the risk limit rows with their current value and breach flag (e.g. to the store).
-LimitSink = Callable[[Sequence[RiskLimit]], None]
+# Saves the risk state that must outlive the process (e.g. to the store): the limit rows with
+# their current value and breach flag, and each portfolio's equity marks.
+RiskSink = Callable[[Sequence[RiskLimit], Mapping[PortfolioId, EquityMarks]], None]
 
 
 class LedgerRiskView:
@@ -106,7 +107,7 @@ class TradingNode:
         portfolios: Sequence[PortfolioSetup],
         ids: IdGenerator | None = None,
         config: TradingNodeConfig | None = None,
-        limit_sink: LimitSink | None = None,
+        risk_sink: RiskSink | None = None,
     ) -> None:
         self.clock, self.bus = clock, bus
         self.config = config or TradingNodeConfig()
@@ -141,15 +142,23 @@ class TradingNode:
         bus.subscribe(KillSwitchEngaged.topic, self._on_kill_switch)
         for venue in venues.values():
             venue.on_market_data(self.on_market_data)
-        self._limit_sink = limit_sink
-        if limit_sink is not None:
-            bus.subscribe("events.risk.limit_*", lambda _: self.save_limits())
-            clock.set_timer("risk-limit-snapshot", self.config.limit_snapshot_ns, self._snapshot)
+        self._risk_sink = risk_sink
+        if risk_sink is not None:
+            bus.subscribe("events.risk.limit_*", lambda _: self.save_risk_state())
+            clock.set_timer("risk-snapshot", self.config.risk_snapshot_ns, self._snapshot)
 
     # --- start-up ---------------------------------------------------------------------------
-    def restore(self, events: Iterable[DomainEvent]) -> None:
+    def restore(
+        self,
+        events: Iterable[DomainEvent],
+        equity_marks: Mapping[PortfolioId, EquityMarks] | None = None,
+    ) -> None:
         """Rebuild the ledger from past fill events and the risk state from its events
-        (the event store's history, oldest first), before trading resumes."""
+        (the event store's history, oldest first) and saved equity marks, before trading
+        resumes."""
+        for portfolio_id, marks in (equity_marks or {}).items():
+            if portfolio_id in self.portfolios:
+                self.risk.seed_equity_marks(portfolio_id, marks)
         risk_events = []
         for event in events:
             if isinstance(event, OrderFillEvent):
@@ -179,15 +188,15 @@ class TradingNode:
                 )
         return results
 
-    def save_limits(self) -> None:
-        """Hand every portfolio's limit rows, as they stand, to the limit sink."""
-        if self._limit_sink is not None:
+    def save_risk_state(self) -> None:
+        """Hand the limit rows and equity marks, as they stand, to the risk sink."""
+        if self._risk_sink is not None:
             rows = [row for p in self.portfolios for row in self.risk.limits(p)]
-            if rows:
-                self._limit_sink(rows)
+            marks = {p: m for p in self.portfolios if (m := self.risk.equity_marks(p))}
+            self._risk_sink(rows, marks)
 
     def _snapshot(self, _: object) -> None:
-        self.save_limits()
+        self.save_risk_state()
 
     # --- the wiring -------------------------------------------------------------------------
     def _pre_trade(self, order: Order, before: Order | None) -> PreTradeRejection | None:
@@ -259,15 +268,27 @@ class TradingNode:
         return orders
 
 
-def limits_to_store(database: Database) -> LimitSink:
-    """A limit sink that updates the ``risk_limits`` rows in one transaction."""
+def risk_state_to_store(database: Database) -> RiskSink:
+    """A risk sink that saves limit rows and equity marks in one transaction."""
 
-    def save(rows: Sequence[RiskLimit]) -> None:
+    def save(rows: Sequence[RiskLimit], marks: Mapping[PortfolioId, EquityMarks]) -> None:
+        now = database.clock.utc_now()
         with database.transaction() as uow:
             for row in rows:
                 uow.risk_limits.update(row, savepoint=False)
+            for portfolio_id, mark in marks.items():
+                uow.equity_marks.save(portfolio_id, mark, now)
 
     return save
+
+
+def equity_marks_from_store(
+    database: Database, portfolio_ids: Iterable[PortfolioId]
+) -> dict[PortfolioId, EquityMarks]:
+    """The saved equity marks of these portfolios (for :meth:`TradingNode.restore`)."""
+    with database.transaction(write=False) as uow:
+        found = {p: uow.equity_marks.get(p) for p in portfolio_ids}
+    return {p: m for p, m in found.items() if m is not None}
 
 
 def _rejection(decision: RiskDecision) -> PreTradeRejection | None:

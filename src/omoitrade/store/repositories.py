@@ -24,6 +24,7 @@ from omoitrade.core.errors import Conflict, NotFound
 from omoitrade.model import (
     Bar,
     ClientOrderId,
+    EquityMarks,
     Instrument,
     InstrumentId,
     Order,
@@ -304,3 +305,37 @@ class TradingTaskRepository(Repository[TradingTask]):
         return self.list(
             c.status == TaskStatus.PENDING, order_by=[c.priority.desc(), c.created_at], limit=limit
         )
+
+
+class EquityMarksRepository:
+    """Each portfolio's day-start equity and high-water mark (one row per portfolio)."""
+
+    table = tables.equity_marks
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def save(self, portfolio_id: PortfolioId, marks: EquityMarks, at: datetime) -> None:
+        """Insert or overwrite the portfolio's marks."""
+        c = self.table.c
+        values = {
+            "day": marks.day,
+            "day_start": marks.day_start,
+            "high_water_mark": marks.high_water_mark,
+            "updated_at": at,
+        }
+        key = _key(portfolio_id)
+        result = self.connection.execute(
+            update(self.table).where(c.portfolio_id == key).values(values)
+        )
+        if result.rowcount == 0:
+            self.connection.execute(insert(self.table).values(portfolio_id=key, **values))
+
+    def get(self, portfolio_id: PortfolioId) -> EquityMarks | None:
+        c = self.table.c
+        row = self.connection.execute(
+            select(c.day, c.day_start, c.high_water_mark).where(
+                c.portfolio_id == _key(portfolio_id)
+            )
+        ).first()
+        return None if row is None else EquityMarks(row.day, row.day_start, row.high_water_mark)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Double,
     ForeignKey,
     Index,
@@ -248,6 +249,16 @@ risk_limits = Table(
     _fk("instrument_id", "instruments", nullable=True, index=False),
     _money("current_value"),
     Column("is_breached", Boolean, nullable=False),
+    _at("updated_at"),
+)
+
+equity_marks = Table(  # one row per portfolio: what its loss limits measure against
+    "equity_marks",
+    metadata,
+    Column("portfolio_id", Uuid(), ForeignKey("portfolios.id"), primary_key=True),
+    Column("day", Date(), nullable=False),
+    _money("day_start"),
+    _money("high_water_mark"),
     _at("updated_at"),
 )
 

@@ -64,6 +64,10 @@ class UnitOfWork:
         return repos.RiskLimitRepository(self.connection)
 
     @cached_property
+    def equity_marks(self) -> repos.EquityMarksRepository:
+        return repos.EquityMarksRepository(self.connection)
+
+    @cached_property
     def agents(self) -> repos.TradingAgentRepository:
         return repos.TradingAgentRepository(self.connection)
 

@@ -21,7 +21,12 @@ from omoitrade.model.enums import (
 from omoitrade.model.identifiers import AccountId, ClientOrderId
 from omoitrade.model.venue import SubmitOrder
 from omoitrade.risk import TradingState
-from omoitrade.runtime.trading_node import PortfolioSetup, TradingNode, limits_to_store
+from omoitrade.runtime.trading_node import (
+    PortfolioSetup,
+    TradingNode,
+    equity_marks_from_store,
+    risk_state_to_store,
+)
 from omoitrade.store import Database
 from omoitrade.testing import factories as f
 from omoitrade.venues.sim.exchange import SimExchangeConfig, SimulatedExchange
@@ -146,7 +151,7 @@ def test_the_kill_switch_flattens_and_survives_a_restart() -> None:
     assert again is not None and again.side is PositionSide.FLAT
 
 
-def test_limit_rows_are_saved_every_second_and_at_once_on_a_breach(database: Database) -> None:
+def test_limit_rows_and_equity_marks_are_saved_and_restored(database: Database) -> None:
     w = World()
     position_limit = f.make_risk_limit(
         w.portfolio.id,
@@ -167,7 +172,7 @@ def test_limit_rows_are_saved_every_second_and_at_once_on_a_breach(database: Dat
         venues={"SIM": w.exchange},
         instruments=[BTC],
         portfolios=[PortfolioSetup(w.portfolio, ME, [position_limit])],
-        limit_sink=limits_to_store(database),
+        risk_sink=risk_state_to_store(database),
     )
     w.quote("41995.00", "41998.00")  # a new top of book: the new node hears a quote
 
@@ -183,3 +188,9 @@ def test_limit_rows_are_saved_every_second_and_at_once_on_a_breach(database: Dat
     w.order("b2", OrderSide.BUY, "0.4")  # 0.9: past 80% of the limit, a warning
     assert stored().current_value == D("0.9")  # saved at once
     assert not stored().is_breached
+    marks = equity_marks_from_store(database, [w.portfolio.id])
+    assert marks == {w.portfolio.id: w.node.risk.equity_marks(w.portfolio.id)}
+
+    restarted = w.new_node()
+    restarted.restore([], marks)
+    assert restarted.risk.equity_marks(w.portfolio.id) == marks[w.portfolio.id]
