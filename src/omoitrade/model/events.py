@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -356,8 +357,7 @@ class StrategyThrottled(DomainEvent):
 
 # --- assembling from checked values ---------------------------------------------------------
 _E = TypeVar("_E", bound=DomainEvent)
-_LAYOUTS: dict[type, tuple[tuple[str, Any], ...]] = {}  # per class: (field, default) pairs
-_set = object.__setattr__
+_BUILDERS: dict[type, Callable[..., Any]] = {}  # per class: its generated builder
 
 
 def assemble(cls: type[_E], **values: Any) -> _E:
@@ -365,33 +365,43 @@ def assemble(cls: type[_E], **values: Any) -> _E:
 
     For producers on the hot path whose every value comes from a validated entity or an
     id generator (the order manager's events from its ``Order``, say): the constructor
-    would only repeat those checks. A field without a default must be given; anything
-    else raises. Everywhere else, call the class itself.
+    would only repeat those checks. A field without a default must be given, and an
+    unknown one raises (TypeError). Everywhere else, call the class itself.
     """
-    layout = _LAYOUTS.get(cls)
-    if layout is None:
-        layout = _LAYOUTS[cls] = tuple((f.name, _default(f)) for f in fields(cls))
-    if len(values) > len(layout):
-        unknown = set(values) - {name for name, _ in layout}
-        raise TypeError(f"{cls.__name__} has no field(s) {sorted(unknown)}")
-    event = object.__new__(cls)
-    for name, default in layout:
-        value = values.get(name, default)
-        if value is _MISSING:
-            raise TypeError(f"{cls.__name__} needs {name}")
-        _set(event, name, value)
+    builder = _BUILDERS.get(cls)
+    if builder is None:
+        builder = _BUILDERS[cls] = _builder(cls)
+    event: _E = builder(**values)
     return event
 
 
-_MISSING = object()
+def _builder(cls: type) -> Callable[..., Any]:
+    """A function taking the class's fields as keywords that sets its slots directly.
 
-
-def _default(field: Any) -> Any:
-    if field.default is not MISSING:
-        return field.default
-    if field.default_factory is not MISSING:
-        raise TypeError(f"assemble() does not build {field.name}'s default")
-    return _MISSING
+    Generated once per class (as :mod:`dataclasses` generates ``__init__``); the slots'
+    own setters bypass the frozen class's ``__setattr__``.
+    """
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    params, lines = [], []
+    for index, field in enumerate(fields(cls)):
+        namespace[f"_s{index}"] = getattr(cls, field.name).__set__
+        if field.default is not MISSING:
+            namespace[f"_d{index}"] = field.default
+            params.append(f"{field.name}=_d{index}")
+        elif field.default_factory is not MISSING:
+            namespace[f"_f{index}"] = field.default_factory
+            params.append(f"{field.name}=None")
+            lines.append(f"    if {field.name} is None: {field.name} = _f{index}()")
+        else:
+            params.append(field.name)
+        lines.append(f"    _s{index}(e, {field.name})")
+    required = [p for p in params if "=" not in p]
+    optional = [p for p in params if "=" in p]
+    header = f"def build(*, {', '.join(required + optional)}):"
+    source = "\n".join([header, "    e = _new(_cls)", *lines, "    return e"])
+    exec(source, namespace)  # field names are identifiers; values come via the namespace
+    build: Callable[..., Any] = namespace["build"]
+    return build
 
 
 # --- JSON -----------------------------------------------------------------------------------

@@ -364,18 +364,14 @@ def test_an_assembled_event_equals_the_constructed_one(
 ) -> None:
     event = data.draw(events_of(cls))
     values = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-    try:
-        assembled = assemble(cls, **values)
-    except TypeError as error:  # a field with a default factory: not assembled
-        assert "default" in str(error)
-        return
+    assembled = assemble(cls, **values)
     assert type(assembled) is cls and assembled == event
     assert event_to_json(assembled) == event_to_json(event)
 
 
 def test_assemble_refuses_missing_and_unknown_fields() -> None:
     base = {"event_id": EventId.new(), "occurred_at": datetime(2024, 1, 2, tzinfo=UTC)}
-    with pytest.raises(TypeError, match="needs order_id"):
+    with pytest.raises(TypeError, match="order_id"):
         assemble(OrderRejected, reason="x", **base)
-    with pytest.raises(TypeError, match="no field"):
+    with pytest.raises(TypeError, match="colour"):
         assemble(OrderRejected, order_id=OrderId.new(), reason="x", colour="red", **base)
