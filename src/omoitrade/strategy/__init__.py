@@ -1,0 +1,1 @@
+"""Strategies and the building blocks they read: indicators first."""
