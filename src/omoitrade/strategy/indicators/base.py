@@ -8,6 +8,7 @@ the boundary (``float(bar.close)``, ``float(bar.volume)``) and converts results 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections import deque
 from typing import Any
 
@@ -19,7 +20,7 @@ from omoitrade.core.errors import ValidationError
 FloatArray = npt.NDArray[np.float64]
 
 
-class StreamingIndicator:
+class StreamingIndicator(ABC):
     """An indicator fed one bar at a time: ``update_bar`` for any bar, ``.value`` for the latest.
 
     Subclasses define ``update`` with the inputs they need (``update(close)``,
@@ -30,12 +31,13 @@ class StreamingIndicator:
     __slots__ = ()
 
     @property
+    @abstractmethod
     def value(self) -> Any:
-        raise NotImplementedError
+        """The latest value (``None`` while warming up)."""
 
+    @abstractmethod
     def update_bar(self, open_: float, high: float, low: float, close: float, volume: float) -> Any:
         """Feed one whole bar; returns the new value (``None`` while warming up)."""
-        raise NotImplementedError
 
 
 class CloseIndicator(StreamingIndicator):
@@ -43,8 +45,9 @@ class CloseIndicator(StreamingIndicator):
 
     __slots__ = ()
 
+    @abstractmethod
     def update(self, close: float) -> Any:
-        raise NotImplementedError
+        """Feed one close; returns the new value (``None`` while warming up)."""
 
     def update_bar(self, open_: float, high: float, low: float, close: float, volume: float) -> Any:
         return self.update(close)

@@ -22,6 +22,7 @@ Warm-up: streaming ``value`` is ``None``, vectorized entries are NaN.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections import deque
 from typing import NamedTuple
 
@@ -169,8 +170,9 @@ class _Lagged(CloseIndicator):
     def value(self) -> float | None:
         return self._value
 
+    @abstractmethod
     def _compute(self, close: float, lagged: float) -> float:
-        raise NotImplementedError
+        """The value from the close and the close ``period`` bars before."""
 
     def update(self, close: float) -> float | None:
         self._window.append(close)

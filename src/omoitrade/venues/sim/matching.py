@@ -35,7 +35,7 @@ from omoitrade.model.venue import (
 )
 from omoitrade.venues.sim.book import BookOrder, BookSide, PriceLevel, StopBook, to_units
 from omoitrade.venues.sim.reports import command_refused, order_rejected
-from omoitrade.venues.sim.validation import price_problem, quantity_problem, submit_problem
+from omoitrade.venues.sim.validation import amend_problem, finite_problem, submit_problem
 
 Level = tuple[Decimal, Decimal, int]  # price, size, number of orders
 _Key = tuple[AccountId, ClientOrderId]
@@ -139,7 +139,7 @@ class MatchingEngine:
         order = self._working.get(key)
         if order is None or not self._ours(command):
             return [self._refuse_missing(command, at)]
-        problem = self._amend_problem(order, command)
+        problem = amend_problem(order, command, self.instrument)
         lots, ticks = order.lots, order.ticks
         if problem is None:
             if command.quantity is not None:
@@ -285,11 +285,7 @@ class MatchingEngine:
         return self._units(price, self._tick, self._ticks)
 
     def _problem(self, c: SubmitOrder) -> str:
-        values = (("quantity", c.quantity), ("price", c.price), ("stop price", c.stop_price))
-        for name, value in values:
-            if value is not None and not value.is_finite():
-                return f"{name} {value} is not a finite number"
-        return submit_problem(c, self.instrument) or "order is not valid"
+        return finite_problem(c) or submit_problem(c, self.instrument) or "order is not valid"
 
     def _work(self, order: BookOrder, at: datetime, reports: Reports) -> None:
         """Match a live order as the taker, then rest or expire what is left."""
@@ -487,29 +483,6 @@ class MatchingEngine:
             order.price, order.ticks = c.price, ticks
         if c.stop_price is not None:
             order.stop_price, order.stop_ticks = c.stop_price, to_units(c.stop_price, self._tick)
-
-    def _amend_problem(self, order: BookOrder, c: AmendOrder) -> str | None:
-        values = (("quantity", c.quantity), ("price", c.price), ("stop price", c.stop_price))
-        for name, value in values:
-            if value is not None and not value.is_finite():
-                return f"{name} {value} is not a finite number"
-        if c.quantity is not None:
-            if problem := quantity_problem(c.quantity, self.instrument):
-                return problem
-            if c.quantity <= order.filled:
-                return f"quantity {c.quantity} must exceed the filled quantity {order.filled}"
-        if c.price is not None:
-            if order.price is None:
-                return f"a {order.order_type} order takes no price"
-            if problem := price_problem("price", c.price, self.instrument):
-                return problem
-        if c.stop_price is not None:
-            if order.stop_price is None:
-                return f"a {order.order_type} order takes no stop price"
-            if order.triggered:
-                return "the stop price of a triggered order cannot change"
-            return price_problem("stop price", c.stop_price, self.instrument)
-        return None
 
     # --- reports ----------------------------------------------------------------------------
     def _qty(self, lots: int) -> Decimal:

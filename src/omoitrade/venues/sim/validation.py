@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from omoitrade.model.enums import OrderType
 from omoitrade.model.instruments import Instrument
-from omoitrade.model.venue import SubmitOrder
+from omoitrade.model.venue import AmendOrder, SubmitOrder
+from omoitrade.venues.sim.book import BookOrder
 
 _NEEDS_PRICE = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 _NEEDS_STOP = (OrderType.STOP, OrderType.STOP_LIMIT)
@@ -45,4 +46,40 @@ def submit_problem(command: SubmitOrder, instrument: Instrument) -> str | None:
             return problem
     if command.post_only and command.order_type is not OrderType.LIMIT:
         return "only LIMIT orders can be post-only"
+    return None
+
+
+def finite_problem(command: SubmitOrder | AmendOrder) -> str | None:
+    """Which of the command's quantity and prices is not a finite number, or None."""
+    values = (
+        ("quantity", command.quantity),
+        ("price", command.price),
+        ("stop price", command.stop_price),
+    )
+    for name, value in values:
+        if value is not None and not value.is_finite():
+            return f"{name} {value} is not a finite number"
+    return None
+
+
+def amend_problem(order: BookOrder, c: AmendOrder, instrument: Instrument) -> str | None:
+    """Why amend ``c`` cannot apply to the working ``order``, or None."""
+    if problem := finite_problem(c):
+        return problem
+    if c.quantity is not None:
+        if problem := quantity_problem(c.quantity, instrument):
+            return problem
+        if c.quantity <= order.filled:
+            return f"quantity {c.quantity} must exceed the filled quantity {order.filled}"
+    if c.price is not None:
+        if order.price is None:
+            return f"a {order.order_type} order takes no price"
+        if problem := price_problem("price", c.price, instrument):
+            return problem
+    if c.stop_price is not None:
+        if order.stop_price is None:
+            return f"a {order.order_type} order takes no stop price"
+        if order.triggered:
+            return "the stop price of a triggered order cannot change"
+        return price_problem("stop price", c.stop_price, instrument)
     return None
