@@ -16,6 +16,7 @@ from omoitrade.cli.data import data_app
 from omoitrade.cli.db import db_app
 from omoitrade.cli.paper import run_session
 from omoitrade.cli.sim_exchange import sim_exchange_app
+from omoitrade.cli.strategy import strategy_app
 from omoitrade.config import Settings
 from omoitrade.core.clock import LiveClock
 from omoitrade.core.errors import OmoiError
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
 app.add_typer(sim_exchange_app, name="sim-exchange")
+app.add_typer(strategy_app, name="strategy")
 
 
 @app.command("version")
