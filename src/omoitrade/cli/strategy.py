@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from omoitrade.cli.console import console, errors
-from omoitrade.strategy.document import StrategyDocumentError, strategy_schema, validate_document
+from omoitrade.strategy.document import StrategyDocumentError, validate_document
+from omoitrade.strategy.schema import strategy_schema
 
 strategy_app = typer.Typer(help="Strategy documents: schema and validation.", no_args_is_help=True)
 

@@ -1,8 +1,8 @@
 """The strategy document: parsed into typed, immutable values with every problem reported.
 
 ``validate_document(data)`` returns a ``StrategyDocument`` or raises
-``StrategyDocumentError`` listing each problem with its path and rule; ``strategy_schema()``
-is the published JSON Schema. The format is described in ``docs/strategy-rules.md``.
+``StrategyDocumentError`` listing each problem with its path and rule. The published JSON
+Schema is in ``strategy.schema``; the format is described in ``docs/strategy-rules.md``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from omoitrade.strategy.rules import (
     Problem,
     Rule,
     RuleParser,
-    rule_schema_defs,
     rule_to_json,
 )
 
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-_PARAMETER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+PARAMETER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TOP = ("name", "version", "description", "instruments", "timeframe", "parameters")
 TOP_FIELDS = (*_TOP, "entry_rules", "exit_rules", "risk_parameters")
 RISK_FIELDS = (
@@ -156,7 +155,7 @@ def validate_document(data: Any) -> StrategyDocument:
         if key not in data:
             checker.fail(key, "is required")
     name = data.get("name")
-    if "name" in data and not (isinstance(name, str) and _NAME.match(name)):
+    if "name" in data and not (isinstance(name, str) and NAME_PATTERN.match(name)):
         checker.fail("name", "must be 1-64 letters, digits, '_', '.' or '-'")
     version = data.get("version")
     if "version" in data and not (isinstance(version, int) and _is_int(version) and version >= 1):
@@ -221,7 +220,7 @@ class _Checker:
             return {}
         kept: dict[str, ParamValue] = {}
         for key, value in raw.items():
-            if not _PARAMETER.match(key):
+            if not PARAMETER_PATTERN.match(key):
                 self.fail(
                     f"parameters.{key}",
                     "a name must be a letter or '_', then letters, digits or '_'",
@@ -407,90 +406,3 @@ def _risk_to_json(risk: RiskParameters) -> dict[str, Any]:
     if risk.max_bars_in_trade is not None:
         data["max_bars_in_trade"] = risk.max_bars_in_trade
     return data
-
-
-def _strict(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
-
-
-def strategy_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the strategy document."""
-    decimal = {
-        "type": ["string", "integer"],
-        "pattern": r"^[0-9]+(\.[0-9]+)?$",
-        "exclusiveMinimum": 0,
-        "description": 'a positive decimal, written as a string such as "1.5"',
-    }
-    dec = {"$ref": "#/$defs/decimal"}
-    period = {"type": "integer", "minimum": 1}
-    atr = _strict({"atr_multiple": dec, "atr_period": period}, ["atr_multiple"])
-    percent, price = _strict({"percent": dec}, ["percent"]), _strict({"price": dec}, ["price"])
-    sizing = {
-        "oneOf": [
-            _strict({"fixed_quantity": dec}, ["fixed_quantity"]),
-            _strict({"percent_of_equity": dec}, ["percent_of_equity"]),
-            _strict(
-                {
-                    "risk_per_trade": _strict(
-                        {"percent": dec, "atr_multiple": dec, "atr_period": period},
-                        ["percent", "atr_multiple"],
-                    )
-                },
-                ["risk_per_trade"],
-            ),
-            _strict(
-                {
-                    "kelly": _strict(
-                        {"win_rate": dec, "payoff_ratio": dec, "fraction": dec, "cap_percent": dec},
-                        ["win_rate", "payoff_ratio"],
-                    )
-                },
-                ["kelly"],
-            ),
-        ]
-    }
-    risk = _strict(
-        {
-            "direction": {"enum": [d.value for d in Direction]},
-            "sizing": sizing,
-            "stop_loss": {"oneOf": [percent, atr, price]},
-            "take_profit": {"oneOf": [percent, atr, price]},
-            "trailing_stop": {"oneOf": [percent, atr]},
-            "max_bars_in_trade": period,
-        },
-        ["direction", "sizing"],
-    )
-    parameter = {"type": ["number", "boolean"]}
-    properties = {
-        "name": {"type": "string", "pattern": _NAME.pattern},
-        "version": period,
-        "description": {"type": "string"},
-        "instruments": {
-            "type": "array",
-            "items": {"type": "string", "minLength": 1},
-            "minItems": 1,
-            "uniqueItems": True,
-        },
-        "timeframe": {"enum": [t.value for t in Timeframe]},
-        "parameters": {
-            "type": "object",
-            "propertyNames": {"pattern": _PARAMETER.pattern},
-            "additionalProperties": parameter,
-        },
-        "entry_rules": {"$ref": "#/$defs/rule"},
-        "exit_rules": {"$ref": "#/$defs/rule"},
-        "risk_parameters": risk,
-    }
-    required = ["name", "version", "instruments", "timeframe", "entry_rules", "risk_parameters"]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://omoitrade.dev/schemas/strategy.json",
-        "title": "OmoiTrade strategy",
-        **_strict(properties, required),
-        "$defs": {"decimal": decimal, **rule_schema_defs()},
-    }

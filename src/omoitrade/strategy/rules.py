@@ -25,7 +25,7 @@ FIELDS = ("open", "high", "low", "close", "volume")
 COMPARISONS = (">", ">=", "<", "<=", "==")
 POSITIONS = ("flat", "long", "short")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+CLOCK_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 ParamValue = int | float | bool
 Written = int | float | bool | str
@@ -274,7 +274,7 @@ class RuleParser:
         bounds: list[time] = []
         for key in ("from", "to"):
             raw = body.get(key)
-            match = _CLOCK.match(raw) if isinstance(raw, str) else None
+            match = CLOCK_PATTERN.match(raw) if isinstance(raw, str) else None
             if match is None:
                 self.fail(_join(path, key), "must be a time of day HH:MM (00:00 to 23:59)")
                 ok = False
@@ -435,94 +435,3 @@ def rule_to_json(rule: Rule) -> Any:
 
 def _plain(value: float) -> int | float:
     return int(value) if value.is_integer() else value
-
-
-def _param_schema(param: Param) -> dict[str, Any]:
-    ref = {"$ref": "#/$defs/parameter_ref"}
-    if param.kind is bool:
-        return {"anyOf": [{"type": "boolean"}, ref]}
-    value: dict[str, Any] = {"type": "integer" if param.kind is int else "number"}
-    if param.minimum is not None:
-        value["minimum"] = param.minimum
-    if param.maximum is not None:
-        value["maximum"] = param.maximum
-    return {"anyOf": [value, ref]}
-
-
-def _one_key(key: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {key: value},
-        "required": [key],
-        "additionalProperties": False,
-    }
-
-
-def rule_schema_defs() -> dict[str, Any]:
-    """The JSON Schema ``$defs`` of rules and operands (indicators from the registry)."""
-    indicators = []
-    for spec in INDICATORS.values():
-        properties: dict[str, Any] = {
-            "indicator": {"const": spec.name},
-            "output": {"enum": list(spec.outputs)},
-        }
-        properties.update({p.name: _param_schema(p) for p in spec.params})
-        required = ["indicator", "output"] if len(spec.outputs) > 1 else ["indicator"]
-        indicators.append(
-            {
-                "type": "object",
-                "title": spec.title,
-                "properties": properties,
-                "required": required,
-                "additionalProperties": False,
-            }
-        )
-    number = {"anyOf": [{"type": "number"}, {"$ref": "#/$defs/parameter_ref"}]}
-    pair = {
-        "type": "array",
-        "prefixItems": [{"$ref": "#/$defs/operand"}] * 2,
-        "minItems": 2,
-        "maxItems": 2,
-    }
-    threshold = {
-        "type": "object",
-        "properties": {op: number for op in COMPARISONS},
-        "minProperties": 1,
-        "maxProperties": 1,
-        "additionalProperties": False,
-    }
-    rules = {"type": "array", "items": {"$ref": "#/$defs/rule"}, "minItems": 1}
-    clock = {"type": "string", "pattern": _CLOCK.pattern}
-    session = {
-        "type": "object",
-        "properties": {"from": clock, "to": clock, "tz": {"type": "string"}},
-        "required": ["from", "to"],
-        "additionalProperties": False,
-    }
-    days = {"type": "array", "items": {"enum": list(WEEKDAYS)}, "minItems": 1, "uniqueItems": True}
-    bodies: dict[str, Any] = {"all": rules, "any": rules, "not": {"$ref": "#/$defs/rule"}}
-    bodies.update({op: pair for op in (*COMPARISONS, "crosses_above", "crosses_below")})
-    bodies.update(
-        {
-            "position": {"enum": list(POSITIONS)},
-            "bars_in_trade": threshold,
-            "unrealized_pnl_pct": threshold,
-            "session": session,
-            "weekdays": days,
-        }
-    )
-    field_object = _one_key("field", {"enum": list(FIELDS)})
-    return {
-        "parameter_ref": {"type": "string", "pattern": r"^\$[A-Za-z_][A-Za-z0-9_]*$"},
-        "indicator": {"oneOf": indicators},
-        "operand": {
-            "anyOf": [
-                {"type": "number"},
-                {"$ref": "#/$defs/parameter_ref"},
-                {"enum": list(FIELDS)},
-                field_object,
-                {"$ref": "#/$defs/indicator"},
-            ]
-        },
-        "rule": {"oneOf": [_one_key(key, body) for key, body in bodies.items()]},
-    }

@@ -24,7 +24,6 @@ from omoitrade.strategy.document import (
     PriceLevel,
     RiskPerTrade,
     StrategyDocumentError,
-    strategy_schema,
     validate_document,
 )
 from omoitrade.strategy.rules import (
@@ -38,6 +37,7 @@ from omoitrade.strategy.rules import (
     Session,
     Weekdays,
 )
+from omoitrade.strategy.schema import strategy_schema
 
 EXAMPLES = sorted((Path(__file__).parents[3] / "examples" / "strategies").glob("*.json"))
 
