@@ -1,82 +1,17 @@
-"""RFC 9457 problem details for every error the API returns.
-
-Each problem has a stable ``type`` URI built from the error's code, a short
-``title``, the HTTP ``status``, a human ``detail`` and, for validation errors,
-the offending field and rule.
-"""
+"""The API's problem details: the shared RFC 9457 handlers with the API's own statuses."""
 
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
+from fastapi import FastAPI
 
-from omoitrade.core.errors import Conflict, IllegalTransition, NotFound, OmoiError, ValidationError
+from omoitrade.core.problems import install_problem_handlers as _install
 
-PROBLEM_TYPE_BASE = "https://omoitrade.dev/problems/"
-MEDIA_TYPE = "application/problem+json"
 _log = logging.getLogger("omoitrade.api")
-
-_STATUS_BY_CODE = {"market-data-unavailable": 503}
-_STATUS_BY_ERROR: tuple[tuple[type[OmoiError], int], ...] = (
-    (NotFound, 404),
-    (Conflict, 409),
-    (IllegalTransition, 409),
-    (ValidationError, 422),
-)
-
-
-def problem(status: int, code: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
-    """A problem-details response."""
-    body = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        **extra,
-    }
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
-
-
-def status_for(error: OmoiError) -> int:
-    if error.code in _STATUS_BY_CODE:
-        return _STATUS_BY_CODE[error.code]
-    for error_type, status in _STATUS_BY_ERROR:
-        if isinstance(error, error_type):
-            return status
-    return 400
+STATUS_BY_CODE = {"market-data-unavailable": 503}  # the market is not running
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error, ours or the framework's, as problem details."""
-
-    @app.exception_handler(OmoiError)
-    async def _domain_error(request: Request, error: OmoiError) -> JSONResponse:
-        extra = {k: v for k, v in error.to_dict().items() if k not in ("code", "message")}
-        return problem(status_for(error), error.code, error.message, request, **extra)
-
-    @app.exception_handler(RequestValidationError)
-    async def _request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(part) for part in e["loc"]), "rule": e["msg"]}
-            for e in error.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['rule']}" for e in errors)
-        return problem(422, "validation-error", detail, request, errors=errors)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        # The cause goes to the server log, never to the client.
-        _log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal-error", "the server failed to handle this request", request)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-        code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
-        return problem(error.status_code, code, str(error.detail), request)
+    _install(app, _log, status_by_code=STATUS_BY_CODE)

@@ -16,23 +16,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException
 
-from omoitrade.core.errors import Conflict, IllegalTransition, NotFound, OmoiError, ValidationError
+from omoitrade.core.errors import NotFound, ValidationError
+from omoitrade.core.problems import install_problem_handlers, problem
 from omoitrade.model.identifiers import AccountId, ClientOrderId
 from omoitrade.venues.sim import wire
 from omoitrade.venues.sim.catalog import ServiceConfig
 from omoitrade.venues.sim.durable import DurableExchange, Outcome
 
-PROBLEM_TYPE_BASE = "https://omoitrade.dev/problems/"
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 MAX_REPORTS_PER_PAGE = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _log = logging.getLogger("omoitrade.venues.sim.service")
@@ -62,60 +58,6 @@ class Faults:
         return self.delay_s
 
 
-def problem(
-    status: int,
-    code: str,
-    detail: str,
-    request: Request,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    """An RFC 9457 problem-details response."""
-    body = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        **extra,
-    }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
-
-
-def _status_for(error: OmoiError) -> int:
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, Conflict | IllegalTransition):
-        return 409
-    return 422 if isinstance(error, ValidationError) else 400
-
-
-def _install_problem_handlers(app: FastAPI) -> None:
-    @app.exception_handler(OmoiError)
-    async def _domain_error(request: Request, error: OmoiError) -> JSONResponse:
-        extra = {k: v for k, v in error.to_dict().items() if k not in ("code", "message")}
-        return problem(_status_for(error), error.code, error.message, request, **extra)
-
-    @app.exception_handler(RequestValidationError)
-    async def _request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(part) for part in e["loc"]), "rule": e["msg"]}
-            for e in error.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['rule']}" for e in errors)
-        return problem(422, "validation-error", detail, request, errors=errors)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-        code = HTTPStatus(error.status_code).phrase.lower().replace(" ", "-")
-        return problem(error.status_code, code, str(error.detail), request)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        _log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal-error", "the exchange failed to handle this request", request)
-
-
 async def _body(request: Request) -> Any:
     try:
         return await request.json()
@@ -135,7 +77,7 @@ def create_app(exchange: DurableExchange) -> FastAPI:
     app = FastAPI(title=f"OmoiTrade simulated exchange {exchange.config.venue}")
     app.state.exchange = exchange
     faults = app.state.faults = Faults()
-    _install_problem_handlers(app)
+    install_problem_handlers(app, _log, unexpected="the exchange failed to handle this request")
 
     async def command(
         request: Request, decode: Callable[[Any], _C], apply: Callable[[_C], Outcome]
