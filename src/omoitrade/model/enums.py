@@ -57,6 +57,20 @@ class StrategyStatus(StrEnum):
     STOPPED = "STOPPED"
 
 
+class TradingMode(StrEnum):
+    """Where a strategy version trades: its results are kept per mode."""
+
+    BACKTEST = "BACKTEST"
+    PAPER = "PAPER"
+    LIVE = "LIVE"
+
+
+class BacktestStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
 class SignalType(StrEnum):
     BUY = "BUY"
     SELL = "SELL"

@@ -21,6 +21,7 @@ from uuid import UUID
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from omoitrade.core.approvals import ApprovalId
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import (
     BreachAction,
@@ -213,6 +214,48 @@ class SignalExpired(SignalEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SignalAwaitingApproval(SignalEvent):
+    """Validation stopped the signal at one or more gates; a person must decide."""
+
+    topic: ClassVar[str] = "events.signal.awaiting_approval"
+    approval_id: ApprovalId
+    gates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalApprovalDecided(SignalEvent):
+    topic: ClassVar[str] = "events.signal.approval_decided"
+    approval_id: ApprovalId
+    approved: bool
+    decided_by: str
+    reason: str
+    auto: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalExitTriggered(SignalEvent):
+    """Management decided to leave the signal's position (``reason``: stop_loss,
+    take_profit, trailing_stop, max_holding_time, exit_signal, ...)."""
+
+    topic: ClassVar[str] = "events.signal.exit_triggered"
+    reason: str
+    order_ids: tuple[OrderId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalSettled(SignalEvent):
+    """The signal's position closed: its realized P&L, attributed."""
+
+    topic: ClassVar[str] = "events.signal.settled"
+    strategy_id: StrategyId
+    strategy_version: int
+    instrument_id: InstrumentId
+    realized_pnl: Decimal
+    commission: Decimal
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TradePhaseChanged(DomainEvent):
     """A strategy's trade in one instrument moved to another phase.
 
@@ -240,6 +283,20 @@ class StrategyStatusChanged(DomainEvent):
     from_status: StrategyStatus
     to_status: StrategyStatus
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyVersionCreated(DomainEvent):
+    """A change to a strategy made version ``version`` (a rollback names ``restored_from``)."""
+
+    topic: ClassVar[str] = "events.strategy.version_created"
+    stream_field: ClassVar[str] = "strategy_id"
+    strategy_id: StrategyId
+    version: int
+    author: str
+    content_hash: str
+    change_note: str = ""
+    restored_from: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -49,6 +49,18 @@ class SignalId(UuidIdentifier):
     __slots__ = ()
 
 
+class StrategyVersionId(UuidIdentifier):
+    __slots__ = ()
+
+
+class BacktestRunId(UuidIdentifier):
+    __slots__ = ()
+
+
+class StrategyPerformanceId(UuidIdentifier):
+    __slots__ = ()
+
+
 class OrderId(UuidIdentifier):
     __slots__ = ()
 

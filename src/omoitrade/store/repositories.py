@@ -52,7 +52,7 @@ from omoitrade.store.mapping import EntityMapper
 E = TypeVar("E")
 
 
-def _key(value: UUID) -> UUID:
+def key_of(value: UUID) -> UUID:
     return UUID(int=value.int)
 
 
@@ -121,7 +121,7 @@ class Repository(Generic[E]):
 
     def find(self, entity_id: UUID, *, for_update: bool = False) -> E | None:
         """The entity, or None. ``for_update`` locks its row until the transaction ends."""
-        return self._one(self.table.c.id == _key(entity_id), for_update=for_update)
+        return self._one(self.table.c.id == key_of(entity_id), for_update=for_update)
 
     def get(self, entity_id: UUID, *, for_update: bool = False) -> E:
         found = self.find(entity_id, for_update=for_update)
@@ -131,7 +131,7 @@ class Repository(Generic[E]):
 
     def delete(self, entity_id: UUID) -> None:
         result = self.connection.execute(
-            delete(self.table).where(self.table.c.id == _key(entity_id))
+            delete(self.table).where(self.table.c.id == key_of(entity_id))
         )
         if result.rowcount == 0:
             raise NotFound(self.kind, entity_id)
@@ -184,7 +184,7 @@ class PortfolioRepository(Repository[Portfolio]):
 
     def for_organization(self, organization_id: OrganizationId) -> list[Portfolio]:
         c = self.table.c
-        return self.list(c.organization_id == _key(organization_id), order_by=[c.created_at])
+        return self.list(c.organization_id == key_of(organization_id), order_by=[c.created_at])
 
 
 class InstrumentRepository(Repository[Instrument]):
@@ -209,7 +209,7 @@ class MarketDataRepository(Repository[Bar]):
     ) -> list[Bar]:
         """Bars of one instrument and timeframe in time order, ``start <= t < end``."""
         c = self.table.c
-        where: ColumnElement[bool] = (c.instrument_id == _key(instrument_id)) & (
+        where: ColumnElement[bool] = (c.instrument_id == key_of(instrument_id)) & (
             c.timeframe == timeframe
         )
         if start is not None:
@@ -238,7 +238,7 @@ class OrderRepository(Repository[Order]):
     ) -> Order | None:
         c = self.table.c
         return self._one(
-            (c.portfolio_id == _key(portfolio_id)) & (c.client_order_id == str(client_order_id))
+            (c.portfolio_id == key_of(portfolio_id)) & (c.client_order_id == str(client_order_id))
         )
 
     def open_orders(self, portfolio_id: PortfolioId | None = None) -> list[Order]:
@@ -248,7 +248,7 @@ class OrderRepository(Repository[Order]):
             [OrderStatus.PENDING, OrderStatus.SUBMITTED, OrderStatus.PARTIAL]
         )
         if portfolio_id is not None:
-            where &= c.portfolio_id == _key(portfolio_id)
+            where &= c.portfolio_id == key_of(portfolio_id)
         return self.list(where, order_by=[c.created_at])
 
 
@@ -258,14 +258,14 @@ class TradeRepository(Repository[Trade]):
 
     def for_order(self, order_id: OrderId) -> list[Trade]:
         c = self.table.c
-        return self.list(c.order_id == _key(order_id), order_by=[c.executed_at])
+        return self.list(c.order_id == key_of(order_id), order_by=[c.executed_at])
 
     def by_exchange_trade_id(
         self, order_id: OrderId, exchange_trade_id: VenueTradeId
     ) -> Trade | None:
         c = self.table.c
         return self._one(
-            (c.order_id == _key(order_id)) & (c.exchange_trade_id == str(exchange_trade_id))
+            (c.order_id == key_of(order_id)) & (c.exchange_trade_id == str(exchange_trade_id))
         )
 
 
@@ -278,7 +278,7 @@ class PositionRepository(Repository[Position]):
     ) -> Position | None:
         c = self.table.c
         return self._one(
-            (c.portfolio_id == _key(portfolio_id)) & (c.instrument_id == _key(instrument_id))
+            (c.portfolio_id == key_of(portfolio_id)) & (c.instrument_id == key_of(instrument_id))
         )
 
 
@@ -287,7 +287,7 @@ class RiskLimitRepository(Repository[RiskLimit]):
     table = tables.risk_limits
 
     def for_portfolio(self, portfolio_id: PortfolioId) -> list[RiskLimit]:
-        return self.list(self.table.c.portfolio_id == _key(portfolio_id))
+        return self.list(self.table.c.portfolio_id == key_of(portfolio_id))
 
 
 class TradingAgentRepository(Repository[TradingAgent]):
@@ -324,7 +324,7 @@ class EquityMarksRepository:
             "high_water_mark": marks.high_water_mark,
             "updated_at": at,
         }
-        key = _key(portfolio_id)
+        key = key_of(portfolio_id)
         result = self.connection.execute(
             update(self.table).where(c.portfolio_id == key).values(values)
         )
@@ -335,7 +335,7 @@ class EquityMarksRepository:
         c = self.table.c
         row = self.connection.execute(
             select(c.day, c.day_start, c.high_water_mark).where(
-                c.portfolio_id == _key(portfolio_id)
+                c.portfolio_id == key_of(portfolio_id)
             )
         ).first()
         return None if row is None else EquityMarks(row.day, row.day_start, row.high_water_mark)

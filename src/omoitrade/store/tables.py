@@ -26,6 +26,7 @@ from sqlalchemy import (
     Uuid,
 )
 
+from omoitrade.core.approvals import ApprovalStatus
 from omoitrade.model import enums
 from omoitrade.store.types import ExactDecimal, JsonDocument, UtcDateTime, enum_column_type
 
@@ -153,6 +154,71 @@ strategies = Table(
     Column("version", Integer, nullable=False),
     Column("performance_metrics", JsonDocument, nullable=False),
     _at("updated_at"),
+)
+
+strategy_versions = Table(  # immutable: a change is a new row
+    "strategy_versions",
+    metadata,
+    _id(),
+    _fk("strategy_id", "strategies", index=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JsonDocument, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("author", String(200), nullable=False),
+    _at("created_at"),
+    Column("change_note", Text, nullable=False),
+    Column("diff", JsonDocument, nullable=False),
+    Column("restored_from", Integer),
+    UniqueConstraint("strategy_id", "version"),
+)
+
+backtest_runs = Table(
+    "backtest_runs",
+    metadata,
+    _id(),
+    _fk("strategy_id", "strategies", index=False),
+    Column("strategy_version", Integer, nullable=False),
+    _at("started_at"),
+    _enum("status", enums.BacktestStatus),
+    Column("parameters", JsonDocument, nullable=False),
+    Column("metrics", JsonDocument, nullable=False),
+    _at("finished_at", nullable=True),
+    Column("error", Text, nullable=False),
+    Index("ix_backtest_runs_strategy_id_strategy_version", "strategy_id", "strategy_version"),
+)
+
+strategy_performance = Table(  # one row per strategy version and trading mode
+    "strategy_performance",
+    metadata,
+    _id(),
+    _fk("strategy_id", "strategies", index=False),
+    Column("version", Integer, nullable=False),
+    _enum("mode", enums.TradingMode),
+    _at("started_at"),
+    _at("updated_at"),
+    Column("metrics", JsonDocument, nullable=False),
+    UniqueConstraint("strategy_id", "version", "mode"),
+)
+
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    _id(),
+    Column("gate", String(100), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("subject_type", String(100), nullable=False),
+    Column("subject_id", String(200), nullable=False),
+    Column("requested_action", String(200), nullable=False),
+    Column("facts", JsonDocument, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    _at("created_at"),
+    _at("expires_at"),
+    _enum("status", ApprovalStatus),
+    Column("decided_by", String(200)),
+    _at("decided_at", nullable=True),
+    Column("decision_reason", Text),
+    Column("auto", Boolean, nullable=False),
+    Index("ix_approval_requests_status_created_at", "status", "created_at"),
 )
 
 signals = Table(

@@ -7,6 +7,7 @@ from functools import cached_property
 from sqlalchemy import Connection
 
 from omoitrade.core.clock import Clock
+from omoitrade.store import governance_repositories as governance
 from omoitrade.store import repositories as repos
 from omoitrade.store.audit import AuditLog
 from omoitrade.store.event_store import EventStore
@@ -66,6 +67,22 @@ class UnitOfWork:
     @cached_property
     def equity_marks(self) -> repos.EquityMarksRepository:
         return repos.EquityMarksRepository(self.connection)
+
+    @cached_property
+    def strategy_versions(self) -> governance.StrategyVersionRepository:
+        return governance.StrategyVersionRepository(self.connection)
+
+    @cached_property
+    def backtest_runs(self) -> governance.BacktestRunRepository:
+        return governance.BacktestRunRepository(self.connection)
+
+    @cached_property
+    def strategy_performance(self) -> governance.StrategyPerformanceRepository:
+        return governance.StrategyPerformanceRepository(self.connection)
+
+    @cached_property
+    def approvals(self) -> governance.ApprovalRequestRepository:
+        return governance.ApprovalRequestRepository(self.connection)
 
     @cached_property
     def agents(self) -> repos.TradingAgentRepository:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from omoitrade.core.approvals import ApprovalId, ApprovalRequest
 from omoitrade.model import (
     AgentId,
     AgentRole,
@@ -47,6 +48,9 @@ from omoitrade.model import (
     UserRole,
     VenueTradeId,
 )
+from omoitrade.model.enums import BacktestStatus, TradingMode
+from omoitrade.model.identifiers import BacktestRunId, StrategyPerformanceId, StrategyVersionId
+from omoitrade.model.strategy_versions import BacktestRun, StrategyPerformance, StrategyVersion
 
 T0 = datetime(2024, 1, 2, 9, 30, tzinfo=UTC)
 
@@ -244,3 +248,68 @@ def make_task(**overrides: Any) -> TradingTask:
         "payload": {"note": "rebalance to target"},
     }
     return TradingTask(**(fields | overrides))
+
+
+def make_strategy_version(strategy: Strategy, **overrides: Any) -> StrategyVersion:
+    document = {
+        "name": strategy.name,
+        "entry_rules": strategy.entry_rules,
+        "exit_rules": strategy.exit_rules,
+        "risk_parameters": strategy.risk_parameters,
+    }
+    fields: dict[str, Any] = {
+        "id": StrategyVersionId.new(),
+        "strategy_id": strategy.id,
+        "version": 2,
+        "document": document,
+        "content_hash": "0" * 64,
+        "author": "quant@example.com",
+        "created_at": T0,
+        "change_note": "wider stop",
+        "diff": [{"op": "replace", "path": "risk_parameters.stop_loss", "old": 1, "new": 2}],
+        "restored_from": 1,
+    }
+    return StrategyVersion(**(fields | overrides))
+
+
+def make_backtest_run(strategy: Strategy, **overrides: Any) -> BacktestRun:
+    fields: dict[str, Any] = {
+        "id": BacktestRunId.new(),
+        "strategy_id": strategy.id,
+        "strategy_version": strategy.version,
+        "started_at": T0,
+        "status": BacktestStatus.COMPLETED,
+        "parameters": {"data": "btc-1h.parquet", "cash": "100000"},
+        "metrics": {"sharpe": 1.4, "max_drawdown": 0.12, "trades": 41},
+        "finished_at": T0,
+    }
+    return BacktestRun(**(fields | overrides))
+
+
+def make_strategy_performance(strategy: Strategy, **overrides: Any) -> StrategyPerformance:
+    fields: dict[str, Any] = {
+        "id": StrategyPerformanceId.new(),
+        "strategy_id": strategy.id,
+        "version": strategy.version,
+        "mode": TradingMode.PAPER,
+        "started_at": T0,
+        "updated_at": T0,
+        "metrics": {"sharpe": 1.1, "max_drawdown": 0.08, "days": 15},
+    }
+    return StrategyPerformance(**(fields | overrides))
+
+
+def make_approval_request(**overrides: Any) -> ApprovalRequest:
+    fields: dict[str, Any] = {
+        "id": ApprovalId.new(),
+        "gate": "high_value",
+        "scope": "portfolio-1",
+        "subject_type": "signal",
+        "subject_id": "sig-1",
+        "requested_action": "execute BUY 2 BTC-USD",
+        "facts": {"notional": "84000", "threshold": "50000"},
+        "requested_by": "strategy:sma-cross",
+        "created_at": T0,
+        "expires_at": T0.replace(hour=10),
+    }
+    return ApprovalRequest(**(fields | overrides))

@@ -41,6 +41,10 @@ ENTITIES = [
     ("risk_limits", "risk_limit"),
     ("agents", "agent"),
     ("tasks", "task"),
+    ("strategy_versions", "strategy_version"),
+    ("backtest_runs", "backtest_run"),
+    ("strategy_performance", "strategy_performance"),
+    ("approvals", "approval"),
 ]
 
 
@@ -75,6 +79,10 @@ def build_graph() -> dict[str, Any]:
             related_position_id=position.id,
             execution_result={"filled": "0.5"},
         ),
+        "strategy_version": f.make_strategy_version(strategy),
+        "backtest_run": f.make_backtest_run(strategy),
+        "strategy_performance": f.make_strategy_performance(strategy),
+        "approval": f.make_approval_request(),
     }
 
 

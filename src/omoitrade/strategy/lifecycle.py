@@ -1,0 +1,91 @@
+"""The lifecycle's gates: what a strategy version must show before PAPER and before LIVE.
+
+DRAFT -> BACKTESTING -> PAPER -> LIVE <-> PAUSED, LIVE/PAUSED -> STOPPED (the table is
+``model.state_machines.STRATEGY_LIFECYCLE``). To PAPER, a completed backtest of the
+current version must exist. To LIVE, a person approves a request whose facts are the
+version's paper-trading record against configured minimums (days, Sharpe, drawdown,
+trades); a request is not filed while a minimum is unmet unless the config allows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from omoitrade.core.errors import OmoiError
+from omoitrade.model.enums import BacktestStatus
+from omoitrade.model.strategy_versions import BacktestRun, StrategyPerformance
+
+GO_LIVE_GATE = "strategy_go_live"
+
+
+class GateRefused(OmoiError):
+    """A lifecycle gate refused a transition; the message says what is missing."""
+
+    code = "gate-refused"
+
+
+@dataclass(frozen=True, slots=True)
+class GoLiveMinimums:
+    """What paper trading must show before a version may ask to go live."""
+
+    paper_days: float = 14.0
+    min_sharpe: float | None = 1.0
+    max_drawdown: float | None = 0.20  # a fraction of the peak equity
+    min_trades: int = 0
+    allow_below_minimums: bool = False  # file the request anyway, unmet minimums shown
+
+
+def require_completed_backtest(version: int, runs: Sequence[BacktestRun]) -> BacktestRun:
+    """The latest completed backtest of ``version`` among ``runs``, else GateRefused."""
+    done = [
+        r for r in runs if r.strategy_version == version and r.status is BacktestStatus.COMPLETED
+    ]
+    if not done:
+        raise GateRefused(f"version {version} has no completed backtest: backtest it before PAPER")
+    return max(done, key=lambda r: r.finished_at or r.started_at)
+
+
+def go_live_facts(
+    version: int,
+    paper: StrategyPerformance | None,
+    minimums: GoLiveMinimums,
+    now: datetime,
+) -> dict[str, Any]:
+    """The facts an approver sees: each minimum with the value, the bound and whether it
+    is met. Raises GateRefused when one is unmet (unless the minimums allow it)."""
+    if paper is None or paper.version != version:
+        raise GateRefused(f"version {version} has not traded on paper: run it in PAPER first")
+    metrics = paper.metrics
+    days = (now - paper.started_at).total_seconds() / 86_400
+    checks: dict[str, dict[str, Any]] = {
+        "paper_days": _at_least(round(days, 2), minimums.paper_days),
+    }
+    if minimums.min_trades:
+        checks["trades"] = _at_least(metrics.get("trades"), minimums.min_trades)
+    if minimums.min_sharpe is not None:
+        checks["sharpe"] = _at_least(metrics.get("sharpe"), minimums.min_sharpe)
+    if minimums.max_drawdown is not None:
+        drawdown = metrics.get("max_drawdown")
+        checks["max_drawdown"] = {
+            "value": drawdown,
+            "maximum": minimums.max_drawdown,
+            "met": isinstance(drawdown, int | float) and drawdown <= minimums.max_drawdown,
+        }
+    unmet = [name for name, check in checks.items() if not check["met"]]
+    if unmet and not minimums.allow_below_minimums:
+        detail = "; ".join(f"{name} {_describe(checks[name])}" for name in unmet)
+        raise GateRefused(f"version {version} does not meet the go-live minimums: {detail}")
+    return {"version": version, "checks": checks, "unmet": unmet, "metrics": dict(metrics)}
+
+
+def _at_least(value: Any, minimum: float) -> dict[str, Any]:
+    met = isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
+    return {"value": value, "minimum": minimum, "met": met}
+
+
+def _describe(check: dict[str, Any]) -> str:
+    bound = f">= {check['minimum']}" if "minimum" in check else f"<= {check['maximum']}"
+    return f"is {check['value']}, must be {bound}"

@@ -1,0 +1,58 @@
+"""The PAPER gate wants a completed backtest of the version; LIVE wants paper minimums met."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from omoitrade.model.enums import BacktestStatus
+from omoitrade.strategy.lifecycle import (
+    GateRefused,
+    GoLiveMinimums,
+    go_live_facts,
+    require_completed_backtest,
+)
+from omoitrade.testing import factories as f
+
+
+def test_paper_needs_a_completed_backtest_of_this_very_version() -> None:
+    strategy = f.make_strategy(f.make_portfolio(f.make_organization()).id, version=2)
+    old = f.make_backtest_run(strategy, strategy_version=1)
+    failed = f.make_backtest_run(strategy, status=BacktestStatus.FAILED)
+    with pytest.raises(GateRefused, match="version 2 has no completed backtest"):
+        require_completed_backtest(2, [old, failed])
+    done = f.make_backtest_run(strategy)
+    assert require_completed_backtest(2, [old, failed, done]) is done
+
+
+def test_live_facts_show_each_minimum_and_refuse_when_one_is_unmet() -> None:
+    strategy = f.make_strategy(f.make_portfolio(f.make_organization()).id)
+    paper = f.make_strategy_performance(
+        strategy, metrics={"sharpe": 1.3, "max_drawdown": 0.08, "trades": 40}
+    )
+    minimums = GoLiveMinimums(paper_days=14, min_sharpe=1.0, max_drawdown=0.2, min_trades=30)
+    now = paper.started_at + timedelta(days=15)
+    facts = go_live_facts(strategy.version, paper, minimums, now)
+    assert facts["unmet"] == []
+    assert facts["checks"]["paper_days"] == {"value": 15.0, "minimum": 14, "met": True}
+    assert facts["checks"]["max_drawdown"] == {"value": 0.08, "maximum": 0.2, "met": True}
+    with pytest.raises(GateRefused, match=r"paper_days is 13.0, must be >= 14"):
+        go_live_facts(strategy.version, paper, minimums, now - timedelta(days=2))
+    deep = f.make_strategy_performance(strategy, metrics={"sharpe": 1.3, "max_drawdown": 0.3})
+    with pytest.raises(GateRefused, match=r"max_drawdown is 0.3, must be <= 0.2"):
+        go_live_facts(strategy.version, deep, minimums, now)
+    lenient = GoLiveMinimums(min_trades=30, allow_below_minimums=True)
+    assert go_live_facts(strategy.version, deep, lenient, now)["unmet"] == [
+        "trades",
+        "max_drawdown",
+    ]
+
+
+def test_live_needs_paper_trading_of_the_current_version() -> None:
+    strategy = f.make_strategy(f.make_portfolio(f.make_organization()).id, version=3)
+    with pytest.raises(GateRefused, match="has not traded on paper"):
+        go_live_facts(3, None, GoLiveMinimums(), f.T0)
+    older = f.make_strategy_performance(strategy, version=2)
+    with pytest.raises(GateRefused, match="has not traded on paper"):
+        go_live_facts(3, older, GoLiveMinimums(), f.T0)
