@@ -163,6 +163,14 @@ class RiskEngine:
                 self._duplicates.record(order, now, window, key)
         return decision
 
+    def preview_order(self, order: Order, strategy_id: StrategyId | None = None) -> RiskDecision:
+        """Judge an order that is not being sent (a signal's prospective entry, say): the
+        same checks as :meth:`check_order`, but it counts toward nothing."""
+        self._judged_key = None
+        decision, _ = self._judge(order, amend_of=None, strategy_id=strategy_id)
+        self._judged_key = None
+        return decision
+
     def check_amend(
         self,
         order: Order,

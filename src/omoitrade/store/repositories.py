@@ -37,6 +37,7 @@ from omoitrade.model import (
     Position,
     RiskLimit,
     Signal,
+    SignalId,
     Strategy,
     TaskStatus,
     Timeframe,
@@ -240,6 +241,11 @@ class OrderRepository(Repository[Order]):
         return self._one(
             (c.portfolio_id == key_of(portfolio_id)) & (c.client_order_id == str(client_order_id))
         )
+
+    def for_signal(self, signal_id: SignalId) -> list[Order]:
+        """The orders a signal made (entry, stop, target, exits), oldest first."""
+        c = self.table.c
+        return self.list(c.signal_id == key_of(signal_id), order_by=[c.created_at])
 
     def open_orders(self, portfolio_id: PortfolioId | None = None) -> list[Order]:
         """Orders not yet FILLED, CANCELLED or REJECTED, oldest first."""

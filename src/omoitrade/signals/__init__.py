@@ -1,0 +1,1 @@
+"""The signal pipeline: signal -> validation -> execution -> management -> settlement."""

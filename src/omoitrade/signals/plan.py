@@ -1,0 +1,81 @@
+"""How a signal is to be traded (its plan) and the pipeline's settings per portfolio."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+
+from omoitrade.core.errors import ValidationError
+from omoitrade.model.enums import OrderType
+from omoitrade.model.identifiers import PortfolioId
+
+# price -> quantity before rounding to lots (sizing from the strategy's risk parameters,
+# evaluated at execution time: after an approval, at the price of that moment)
+Sizer = Callable[[Decimal], Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionPlan:
+    """What the execution and management phases do with a validated signal.
+
+    Exactly one of ``quantity`` and ``sizer``. The entry is a market order, or a limit
+    order at the signal's entry price. Stop loss and take profit come from the signal;
+    ``trailing_stop`` is a fraction (0.02: the stop follows 2% behind the best price);
+    ``max_holding_ns`` closes the position after that long.
+    """
+
+    portfolio_id: PortfolioId
+    quantity: Decimal | None = None
+    sizer: Sizer | None = None
+    entry_type: OrderType = OrderType.MARKET
+    trailing_stop: Decimal | None = None
+    max_holding_ns: int | None = None
+    strategy_version: int = 1
+    agent: str | None = None  # the bot that emitted it, for attribution
+
+    def __post_init__(self) -> None:
+        if (self.quantity is None) == (self.sizer is None):
+            raise ValidationError("plan", "needs exactly one of quantity and sizer")
+        if self.quantity is not None and self.quantity <= 0:
+            raise ValidationError("quantity", "must be positive", self.quantity)
+        if self.entry_type not in (OrderType.MARKET, OrderType.LIMIT):
+            raise ValidationError("entry_type", "must be MARKET or LIMIT", self.entry_type)
+        if self.trailing_stop is not None and not 0 < self.trailing_stop < 1:
+            raise ValidationError(
+                "trailing_stop", "must be a fraction in (0, 1)", self.trailing_stop
+            )
+        if self.max_holding_ns is not None and self.max_holding_ns <= 0:
+            raise ValidationError("max_holding_ns", "must be positive", self.max_holding_ns)
+
+    def size(self, price: Decimal, lot_size: Decimal, min_quantity: Decimal) -> Decimal:
+        """The entry quantity at ``price``, floored to whole lots (zero if under the minimum)."""
+        raw = self.quantity if self.quantity is not None else self.sizer(price)  # type: ignore[misc]
+        lots = (raw / lot_size).to_integral_value(rounding=ROUND_FLOOR)
+        quantity = max(lots, Decimal(0)) * lot_size
+        return quantity if quantity >= min_quantity and quantity > 0 else Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalSettings:
+    """The validation gates' settings for one portfolio (or the default)."""
+
+    high_value_notional: Decimal | None = None  # above it, a person approves the trade
+    unusual_sigma: float = 3.0  # entry price or strength this many std devs off: approval
+    unusual_window: int = 100  # signals of the strategy remembered
+    unusual_min_history: int = 20  # fewer than this: nothing is unusual yet
+    limit_alert_usage: float = 0.8  # a risk limit this full raises an alert
+    pause_strategy_on_limit_alert: bool = False
+    approval_ttl_ns: int = 15 * 60 * 1_000_000_000
+    default_expiry_ns: int | None = 60 * 1_000_000_000  # of a signal without expiry_at
+
+
+@dataclass(slots=True)
+class SettingsBook:
+    """Settings per portfolio, with a default."""
+
+    default: SignalSettings = field(default_factory=SignalSettings)
+    per_portfolio: dict[PortfolioId, SignalSettings] = field(default_factory=dict)
+
+    def of(self, portfolio_id: PortfolioId) -> SignalSettings:
+        return self.per_portfolio.get(portfolio_id, self.default)
