@@ -319,7 +319,7 @@ class SignalPipeline:
         quantity = trade.entered
         average = abs(trade.cash) / quantity
         trade.best_price = average
-        stop = signal.stop_loss
+        stop = _on_tick(signal.stop_loss, trade, away=True)
         if stop is None and plan.trailing_stop is not None:
             stop = self._trail_level(trade, average)
         if stop is not None:
@@ -327,14 +327,10 @@ class SignalPipeline:
             self._place(
                 trade, Role.STOP_LOSS, trade.exit_side, OrderType.STOP, quantity, stop_price=stop
             )
-        if signal.take_profit is not None:
+        target = _on_tick(signal.take_profit, trade, away=False)
+        if target is not None:
             self._place(
-                trade,
-                Role.TAKE_PROFIT,
-                trade.exit_side,
-                OrderType.LIMIT,
-                quantity,
-                price=signal.take_profit,
+                trade, Role.TAKE_PROFIT, trade.exit_side, OrderType.LIMIT, quantity, price=target
             )
         if plan.max_holding_ns is not None:
             trade.holding_alarm = f"signal-hold-{signal.id}"
@@ -683,6 +679,16 @@ def _bracket_problem(signal: Signal, side: OrderSide) -> str | None:
             f"the take profit {target} must be {'above' if long else 'below'} the entry {reference}"
         )
     return None
+
+
+def _on_tick(price: Decimal | None, trade: SignalTrade, *, away: bool) -> Decimal | None:
+    """``price`` on the instrument's tick grid: a stop rounded away from the entry (lower
+    for a long), a target rounded further into profit; None stays None."""
+    if price is None:
+        return None
+    tick = trade.instrument.tick_size
+    down = (trade.side is OrderSide.BUY) == away
+    return (price / tick).to_integral_value(ROUND_FLOOR if down else ROUND_CEILING) * tick
 
 
 def _ns(at: datetime) -> int:

@@ -8,7 +8,7 @@ manager, where risk checks apply. A strategy never holds a venue or an order man
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -92,6 +92,30 @@ class BracketIntent:
             raise ValidationError("bracket", "entry price must lie between stop and target")
 
 
+@dataclass(frozen=True, slots=True)
+class SignalTerms:
+    """How a signal's trade is to be sized and managed.
+
+    ``quantity`` fixes the size; else ``sizer`` gives it from the price when the entry is
+    sent (after an approval, at that moment's price); with neither the runtime sizes by
+    the strategy's risk parameters. ``trailing_stop`` is a fraction (0.02 = 2% behind
+    the best price); ``max_holding_ns`` closes the trade after that long; ``limit_entry``
+    enters with a limit order at the signal's entry price instead of at market.
+    """
+
+    quantity: Decimal | None = None
+    sizer: Callable[[Decimal], Decimal] | None = None
+    trailing_stop: Decimal | None = None
+    max_holding_ns: int | None = None
+    limit_entry: bool = False
+
+    def __post_init__(self) -> None:
+        if self.quantity is not None and self.sizer is not None:
+            raise ValidationError("terms", "give a quantity or a sizer, not both")
+        if self.quantity is not None and self.quantity <= 0:
+            raise ValidationError("quantity", "must be positive", self.quantity)
+
+
 class StrategyContext(Protocol):
     """Everything a strategy may do or see; the runtime routes it through risk checks."""
 
@@ -107,7 +131,11 @@ class StrategyContext(Protocol):
         entry_price: Decimal | None = None,
         stop_loss: Decimal | None = None,
         take_profit: Decimal | None = None,
-    ) -> SignalId: ...
+        terms: SignalTerms | None = None,
+    ) -> SignalId:
+        """Hand a signal to the pipeline; ``terms`` say how to size and manage its trade
+        (without them the runtime sizes by the strategy's own risk parameters)."""
+        ...
 
     def submit(self, intent: OrderIntent) -> ClientOrderId: ...
 
@@ -258,6 +286,7 @@ class Strategy:
         entry_price: Decimal | None = None,
         stop_loss: Decimal | None = None,
         take_profit: Decimal | None = None,
+        terms: SignalTerms | None = None,
     ) -> SignalId:
         """Hand a signal to the signal pipeline (validated and risk-checked there)."""
         return self._context.emit_signal(
@@ -267,6 +296,7 @@ class Strategy:
             entry_price=entry_price,
             stop_loss=stop_loss,
             take_profit=take_profit,
+            terms=terms,
         )
 
     def submit_market(

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from omoitrade.core.errors import ValidationError
-from omoitrade.model.enums import OrderSide
+from omoitrade.model.enums import OrderSide, SignalType
 from omoitrade.model.events import OrderFillEvent
 from omoitrade.model.identifiers import InstrumentId
 from omoitrade.model.market_data import Bar
-from omoitrade.strategy.base import Strategy, StrategyContext
+from omoitrade.strategy.base import SignalTerms, Strategy, StrategyContext
 from omoitrade.strategy.document import (
+    CappedKelly,
     Direction,
-    FixedQuantity,
-    PercentOfEquity,
-    Sizing,
+    Level,
+    RiskPerTrade,
     StrategyDocument,
 )
 from omoitrade.strategy.evaluation import PositionState, RuleEvaluator
+from omoitrade.strategy.indicators.registry import INDICATORS
+from omoitrade.strategy.sizing import (
+    atr_periods,
+    kelly_fraction,
+    level_price,
+    sizer_for,
+    trailing_fraction,
+)
 
 
 def instrument_id_of(symbol: str) -> InstrumentId:
@@ -28,62 +36,66 @@ def instrument_id_of(symbol: str) -> InstrumentId:
     return InstrumentId.of(exchange, name)
 
 
-def entry_quantity(sizing: Sizing, equity: Decimal, close: Decimal, lot_size: Decimal) -> Decimal:
-    """The entry size for ``sizing``, floored to whole lots (zero when under one lot)."""
-    if isinstance(sizing, FixedQuantity):
-        raw = sizing.quantity
-    elif isinstance(sizing, PercentOfEquity):
-        if close <= 0:
-            raise ValidationError("close", "must be positive to size by equity", close)
-        raw = equity * sizing.percent / 100 / close
-    else:
-        raise ValidationError(
-            "risk_parameters.sizing",
-            f"{type(sizing).__name__} sizing is not supported by RuleStrategy "
-            "(use fixed_quantity or percent_of_equity)",
-        )
-    if lot_size <= 0:
-        raise ValidationError("lot_size", "must be positive", lot_size)
-    lots = (raw / lot_size).to_integral_value(rounding=ROUND_FLOOR)
-    return max(lots, Decimal(0)) * lot_size
-
-
 class _Track:
-    """Per-instrument evaluator and trade bookkeeping for the rules' position state."""
+    """Per-instrument evaluator, ATRs and trade bookkeeping for the rules' position state."""
 
-    def __init__(self, document: StrategyDocument) -> None:
+    def __init__(self, document: StrategyDocument, atr_periods: set[int]) -> None:
         self.evaluator = RuleEvaluator(document)
+        self.atrs = {period: INDICATORS["atr"].create(period=period) for period in atr_periods}
         self.bars_in_trade = 0
         self.entry_price: Decimal | None = None
 
+    def update_atrs(self, bar: Bar) -> None:
+        for atr in self.atrs.values():
+            atr.update_bar(
+                float(bar.open),
+                float(bar.high),
+                float(bar.low),
+                float(bar.close),
+                float(bar.volume),
+            )
+
+    def atr(self, period: int) -> Decimal | None:
+        indicator = self.atrs.get(period)
+        value = None if indicator is None else indicator.value
+        return None if value is None or value != value else Decimal(repr(value))
+
 
 class RuleStrategy(Strategy):
-    """Enters with a market order when flat and the entry rules hold; closes on exit rules."""
+    """Emits an entry signal (with its stop, target and sizing) when flat and the entry
+    rules hold, and a CLOSE signal on the exit rules or after ``max_bars_in_trade``; the
+    signal pipeline trades them."""
 
     def __init__(
         self, context: StrategyContext, document: StrategyDocument, *, name: str | None = None
     ) -> None:
         super().__init__(context, name=name or document.name)
-        sizing = document.risk.sizing
-        if not isinstance(sizing, FixedQuantity | PercentOfEquity):
-            entry_quantity(sizing, Decimal(0), Decimal(1), Decimal(1))  # raises the reason
-        if document.risk.direction is Direction.BOTH:
+        risk = document.risk
+        if risk.direction is Direction.BOTH:
             raise ValidationError(
                 "risk_parameters.direction",
                 "'both' is not supported by RuleStrategy (one entry rule gives one side); "
                 "use long_only or short_only",
             )
+        if isinstance(risk.sizing, CappedKelly) and kelly_fraction(risk.sizing) <= 0:
+            raise ValidationError(
+                "risk_parameters.sizing.kelly",
+                "the win rate and payoff ratio give no edge: the strategy would never trade",
+            )
         self.document = document
-        self.entry_side = (
-            OrderSide.BUY if document.risk.direction is Direction.LONG_ONLY else OrderSide.SELL
-        )
-        self._tracks = {instrument_id_of(s): _Track(document) for s in document.instruments}
+        self.entry_side = OrderSide.BUY if risk.direction is Direction.LONG_ONLY else OrderSide.SELL
+        periods = atr_periods(risk.sizing, [risk.stop_loss, risk.take_profit, risk.trailing_stop])
+        self._atr_period = risk.sizing.atr_period if isinstance(risk.sizing, RiskPerTrade) else 14
+        self._tracks = {
+            instrument_id_of(s): _Track(document, periods) for s in document.instruments
+        }
 
     def on_bar(self, bar: Bar) -> None:
         """Ask the rules about this bar and act on the decision."""
         track = self._tracks.get(bar.instrument_id)
         if track is None:
             return
+        track.update_atrs(bar)
         held = self.position(bar.instrument_id)
         if held == 0:
             track.bars_in_trade, track.entry_price = 0, None
@@ -97,15 +109,39 @@ class RuleStrategy(Strategy):
             bar.open, bar.high, bar.low, bar.close, bar.volume, state, bar.timestamp
         )
         if held == 0 and decision.enter:
-            lot = self._context.lot_size(bar.instrument_id)
-            quantity = entry_quantity(self.document.risk.sizing, self.equity(), bar.close, lot)
-            if quantity > 0:
-                self.submit_market(
-                    bar.instrument_id, self.entry_side, quantity, client_tag=self.name
-                )
-                track.entry_price = bar.close
+            self._enter(bar, track)
         elif held != 0 and (decision.exit or self._held_too_long(track)):
-            self.close_position(bar.instrument_id)
+            self.emit_signal(bar.instrument_id, SignalType.CLOSE)
+
+    def _enter(self, bar: Bar, track: _Track) -> None:
+        """The entry signal; none when the sizing, stop or target needs an ATR not ready yet
+        (never enter without the protection the document asks for)."""
+        risk, side, close = self.document.risk, self.entry_side, bar.close
+
+        def level(chosen: Level | None, target: bool) -> tuple[bool, Decimal | None]:
+            if chosen is None:
+                return True, None
+            period = getattr(chosen, "period", self._atr_period)
+            price = level_price(chosen, side, close, track.atr(period), target=target)
+            return price is not None and price > 0, price
+
+        stop_ok, stop = level(risk.stop_loss, False)
+        target_ok, target = level(risk.take_profit, True)
+        trailing = None
+        if risk.trailing_stop is not None:
+            period = getattr(risk.trailing_stop, "period", self._atr_period)
+            trailing = trailing_fraction(risk.trailing_stop, close, track.atr(period))
+        sizer = sizer_for(risk.sizing, self.equity, track.atr(self._atr_period))
+        if (
+            not (stop_ok and target_ok)
+            or sizer is None
+            or (risk.trailing_stop and trailing is None)
+        ):
+            return
+        kind = SignalType.BUY if side is OrderSide.BUY else SignalType.SELL
+        terms = SignalTerms(sizer=sizer, trailing_stop=trailing)
+        self.emit_signal(bar.instrument_id, kind, stop_loss=stop, take_profit=target, terms=terms)
+        track.entry_price = close  # the reference until the entry's fill says otherwise
 
     def _held_too_long(self, track: _Track) -> bool:
         limit = self.document.risk.max_bars_in_trade

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from omoitrade.core.clock import Clock, SimulatedClock
 from omoitrade.model.enums import OrderSide, OrderType, SignalType
 from omoitrade.model.identifiers import ClientOrderId, InstrumentId, SignalId
-from omoitrade.strategy.base import BracketIntent, OrderIntent
+from omoitrade.strategy.base import BracketIntent, OrderIntent, SignalTerms
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,8 @@ class FakeStrategyContext:
     brackets: list[BracketIntent] = field(default_factory=list)
     cancelled: list[ClientOrderId] = field(default_factory=list)
     closed: list[InstrumentId] = field(default_factory=list)
+    entries: list[tuple[InstrumentId, OrderSide, Decimal]] = field(default_factory=list)
+    mark: Decimal | None = None  # the price entry signals fill at
     _next: int = 0
 
     @property
@@ -48,8 +50,31 @@ class FakeStrategyContext:
         strength: float = 1.0,
         **levels: Any,
     ) -> SignalId:
+        """Record the signal; with ``fill_market_orders``, trade it at once: an entry at
+        ``mark`` (or its entry price) sized by its terms, a CLOSE flattens."""
         self.signals.append(EmittedSignal(instrument_id, signal_type, strength, levels))
+        if self.fill_market_orders:
+            if signal_type is SignalType.CLOSE:
+                self.close_position(instrument_id)
+            elif signal_type in (SignalType.BUY, SignalType.SELL):
+                self._fill_entry(instrument_id, signal_type, levels)
         return SignalId.new()
+
+    def _fill_entry(
+        self, instrument_id: InstrumentId, signal_type: SignalType, levels: dict[str, Any]
+    ) -> None:
+        terms: SignalTerms | None = levels.get("terms")
+        price = levels.get("entry_price") or self.mark
+        if terms is None or price is None:
+            return
+        raw = terms.quantity if terms.quantity is not None else terms.sizer(price)  # type: ignore[misc]
+        quantity = (raw / self.lot).to_integral_value(rounding=ROUND_FLOOR) * self.lot
+        if quantity <= 0:
+            return
+        side = OrderSide.BUY if signal_type is SignalType.BUY else OrderSide.SELL
+        self.entries.append((instrument_id, side, quantity))
+        held = self.positions.get(instrument_id, Decimal(0))
+        self.positions[instrument_id] = held + (quantity if side is OrderSide.BUY else -quantity)
 
     def submit(self, intent: OrderIntent) -> ClientOrderId:
         self.orders.append(intent)

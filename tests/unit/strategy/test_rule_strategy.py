@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from omoitrade.core.errors import ValidationError
-from omoitrade.model.enums import OrderSide, OrderType, Timeframe
+from omoitrade.model.enums import OrderSide, SignalType, Timeframe
 from omoitrade.model.events import OrderFilled
 from omoitrade.model.identifiers import (
     BarId,
@@ -27,13 +27,9 @@ from omoitrade.model.identifiers import (
 from omoitrade.model.market_data import Bar
 from omoitrade.strategy.base import Strategy, StrategyRunner, StrategyState
 from omoitrade.strategy.document import (
-    CappedKelly,
-    FixedQuantity,
-    PercentOfEquity,
-    RiskPerTrade,
     validate_document,
 )
-from omoitrade.strategy.rule_strategy import RuleStrategy, entry_quantity, instrument_id_of
+from omoitrade.strategy.rule_strategy import RuleStrategy, instrument_id_of
 from omoitrade.testing.strategies import FakeStrategyContext
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "strategies"
@@ -72,9 +68,13 @@ BELOW_5 = {"<": [{"field": "close"}, 5]}
 
 
 def run(strategy: Strategy, closes: Sequence[float]) -> None:
+    """Feed daily bars; the fake context fills entry signals at each bar's close."""
     runner = StrategyRunner([strategy])
     runner.start()
+    context = strategy._context
     for i, close in enumerate(closes):
+        if isinstance(context, FakeStrategyContext):
+            context.mark = Decimal(str(close))
         runner.on_bar(bar(close, i))
 
 
@@ -83,10 +83,13 @@ def test_rule_strategy_is_a_strategy_and_enters_once_then_exits() -> None:
     strategy = RuleStrategy(ctx, document(ABOVE_10, BELOW_5))
     assert isinstance(strategy, Strategy) and strategy.name == "t"
     run(strategy, [9, 11, 12, 13, 4, 3, 12])
-    assert [(o.side, o.quantity, o.order_type) for o in ctx.orders] == [
-        (OrderSide.BUY, Decimal(3), OrderType.MARKET),
-        (OrderSide.BUY, Decimal(3), OrderType.MARKET),
-    ]  # entered on 11, held through 12 and 13, closed on 4, re-entered on 12
+    assert [s.signal_type for s in ctx.signals] == [
+        SignalType.BUY,
+        SignalType.CLOSE,
+        SignalType.BUY,
+    ]
+    assert ctx.entries == [(X, OrderSide.BUY, Decimal(3))] * 2
+    # entered on 11, held through 12 and 13, closed on 4, re-entered on 12
     assert ctx.closed == [X]
     assert ctx.position(X) == Decimal(3)
     assert strategy.state is StrategyState.RUNNING
@@ -95,7 +98,8 @@ def test_rule_strategy_is_a_strategy_and_enters_once_then_exits() -> None:
 def test_short_only_enters_with_a_sell() -> None:
     ctx = FakeStrategyContext()
     run(RuleStrategy(ctx, document(ABOVE_10, direction="short_only")), [11])
-    assert [o.side for o in ctx.orders] == [OrderSide.SELL]
+    assert [s.signal_type for s in ctx.signals] == [SignalType.SELL]
+    assert [side for _, side, _ in ctx.entries] == [OrderSide.SELL]
     assert ctx.position(X) == Decimal(-3)
 
 
@@ -104,20 +108,20 @@ def test_bars_for_other_instruments_are_ignored() -> None:
     strategy = RuleStrategy(ctx, document(ABOVE_10))
     strategy.start()
     strategy.dispatch("on_bar", bar(11, 0, InstrumentId.of("SIM", "Y")))
-    assert ctx.orders == []
+    assert ctx.signals == []
 
 
 def test_percent_of_equity_sizing_floors_to_lots() -> None:
     ctx = FakeStrategyContext(equity_value=Decimal(10_000), lot=Decimal("0.5"))
     run(RuleStrategy(ctx, document(ABOVE_10, sizing={"percent_of_equity": "50"})), [12])
     # 10000 * 50% / 12 = 416.67 -> 416.5 in lots of 0.5
-    assert ctx.orders[0].quantity == Decimal("416.5")
+    assert ctx.entries[0][2] == Decimal("416.5")
 
 
 def test_no_order_when_the_size_is_under_one_lot() -> None:
     ctx = FakeStrategyContext(equity_value=Decimal(10), lot=Decimal(1))
     run(RuleStrategy(ctx, document(ABOVE_10, sizing={"percent_of_equity": "10"})), [12])
-    assert ctx.orders == []
+    assert ctx.entries == [] and len(ctx.signals) == 1  # the pipeline sizes it to nothing
 
 
 def test_bars_in_trade_reach_the_rules() -> None:
@@ -125,7 +129,7 @@ def test_bars_in_trade_reach_the_rules() -> None:
     exit_ = {"bars_in_trade": {">=": 2}}
     run(RuleStrategy(ctx, document(ABOVE_10, exit_)), [11, 11, 11, 11])
     # entry on bar 0; in trade 1 bar on bar 1, 2 bars on bar 2 -> closed; re-entered on bar 3
-    assert ctx.closed == [X] and len(ctx.orders) == 2
+    assert ctx.closed == [X] and len(ctx.entries) == 2
 
 
 def test_unrealized_pnl_reaches_the_rules() -> None:
@@ -135,35 +139,16 @@ def test_unrealized_pnl_reaches_the_rules() -> None:
     assert ctx.closed == [X]  # 18 is 10 % under the entry at 20
 
 
-@pytest.mark.parametrize(
-    ("sizing", "name"),
-    [
-        ({"risk_per_trade": {"percent": "1", "atr_multiple": "2"}}, "RiskPerTrade"),
-        ({"kelly": {"win_rate": "0.5", "payoff_ratio": "2"}}, "CappedKelly"),
-    ],
-)
-def test_unsupported_sizing_is_rejected_with_a_message(sizing: Any, name: str) -> None:
-    with pytest.raises(ValidationError, match=f"{name} sizing is not supported") as info:
-        RuleStrategy(FakeStrategyContext(), document(ABOVE_10, sizing=sizing))
-    assert info.value.field == "risk_parameters.sizing"
+def test_a_kelly_sizing_without_an_edge_is_refused_with_a_message() -> None:
+    no_edge = {"kelly": {"win_rate": "0.3", "payoff_ratio": "1"}}
+    with pytest.raises(ValidationError, match="no edge") as info:
+        RuleStrategy(FakeStrategyContext(), document(ABOVE_10, sizing=no_edge))
+    assert info.value.field == "risk_parameters.sizing.kelly"
 
 
 def test_direction_both_is_rejected_with_a_message() -> None:
     with pytest.raises(ValidationError, match="'both' is not supported"):
         RuleStrategy(FakeStrategyContext(), document(ABOVE_10, direction="both"))
-
-
-def test_entry_quantity() -> None:
-    one = Decimal(1)
-    assert entry_quantity(FixedQuantity(Decimal("2.7")), one, one, one) == Decimal(2)
-    assert entry_quantity(
-        PercentOfEquity(Decimal(100)), Decimal(1000), Decimal(3), Decimal("0.01")
-    ) == Decimal("333.33")
-    for sizing in (RiskPerTrade(one, one), CappedKelly(one, one)):
-        with pytest.raises(ValidationError):
-            entry_quantity(sizing, one, one, one)
-    with pytest.raises(ValidationError, match="lot_size"):
-        entry_quantity(FixedQuantity(one), one, one, Decimal(0))
 
 
 def test_instrument_ids_follow_the_document_symbols() -> None:
@@ -180,8 +165,7 @@ def test_example_sma_cross_trades_a_trend_reversal() -> None:
     ctx = FakeStrategyContext(equity_value=Decimal(1000))
     closes = [10, 9, 8, 7, 8, 10, 12, 11, 9, 7, 6]
     run(RuleStrategy(ctx, validate_document(data)), closes)
-    assert len(ctx.orders) == 1 and ctx.orders[0].side is OrderSide.BUY
-    assert ctx.orders[0].quantity == Decimal(100)  # all-in at the crossing close of 10
+    assert ctx.entries == [(X, OrderSide.BUY, Decimal(100))]  # all-in at the crossing close of 10
     assert ctx.closed == [X]
 
 
@@ -215,7 +199,7 @@ def fill_at(price: str) -> OrderFilled:
 def test_the_entry_fill_price_is_the_reference_for_unrealized_pnl(
     fill_price: str | None, closed: bool
 ) -> None:
-    ctx = FakeStrategyContext()
+    ctx = FakeStrategyContext(mark=Decimal(20))
     strategy = RuleStrategy(ctx, document(ABOVE_10, {"unrealized_pnl_pct": {">=": 5}}))
     runner = StrategyRunner([strategy])
     runner.start()

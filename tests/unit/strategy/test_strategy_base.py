@@ -197,6 +197,7 @@ def test_order_helpers_go_through_the_context_as_intents() -> None:
         "entry_price": Decimal(10),
         "stop_loss": None,
         "take_profit": None,
+        "terms": None,
     }
 
 
