@@ -52,6 +52,7 @@ from omoitrade.model.events import (
     SignalSettled,
     SignalValidated,
     TradePhaseChanged,
+    assemble,
 )
 from omoitrade.model.identifiers import (
     ClientOrderId,
@@ -102,6 +103,7 @@ class SignalPipeline:
         self._closing: dict[SignalId, list[Signal]] = defaultdict(list)  # exit signals
         self._queue: deque[Callable[[], None]] = deque()
         self._running = False
+        self._now_cache: datetime | None = None
         self.realized_by_version: dict[tuple[StrategyId, int], Decimal] = defaultdict(Decimal)
         self.realized_by_agent: dict[str, Decimal] = defaultdict(Decimal)
         bus.subscribe("events.order.*", self._on_order_event)
@@ -126,15 +128,13 @@ class SignalPipeline:
     # --- phase: signal ----------------------------------------------------------------------
     def _accept(self, signal: Signal, plan: ExecutionPlan) -> None:
         self._emit(
-            SignalCreated(
-                event_id=self._event_id(),
-                occurred_at=signal.created_at,
-                signal_id=signal.id,
-                strategy_id=signal.strategy_id,
-                instrument_id=signal.instrument_id,
-                signal_type=signal.signal_type,
-                strength=signal.strength,
-            )
+            SignalCreated,
+            occurred_at=signal.created_at,
+            signal_id=signal.id,
+            strategy_id=signal.strategy_id,
+            instrument_id=signal.instrument_id,
+            signal_type=signal.signal_type,
+            strength=signal.strength,
         )
         instrument = self.instruments.get(signal.instrument_id)
         if instrument is None:
@@ -144,7 +144,7 @@ class SignalPipeline:
                 f"instrument {signal.instrument_id} is not traded here",
             )
             return
-        if signal.is_expired(self.clock.utc_now()):
+        if signal.is_expired(self._now()):
             self._expire(signal)
             return
         kind = signal.signal_type
@@ -195,6 +195,10 @@ class SignalPipeline:
         if verdict.rejection is not None:
             self._abandon(trade, verdict.result)
             return
+        if plan.shadow:  # a dry run: the verdict is the outcome
+            self._validate(signal, verdict.result | {"shadow": True})
+            self._close_phase(trade, PhaseTrigger.ABANDONED)
+            return
         if verdict.pause_reason is not None:
             if self.control is not None:
                 self.control.pause(signal.strategy_id, verdict.pause_reason)
@@ -221,13 +225,10 @@ class SignalPipeline:
         )
         if request.is_open:
             self._emit(
-                SignalAwaitingApproval(
-                    event_id=self._event_id(),
-                    occurred_at=self.clock.utc_now(),
-                    signal_id=signal.id,
-                    approval_id=request.id,
-                    gates=verdict.approval_gates,
-                )
+                SignalAwaitingApproval,
+                signal_id=signal.id,
+                approval_id=request.id,
+                gates=verdict.approval_gates,
             )
             if signal.expiry_at is not None:
                 alarm = f"signal-expiry-{signal.id}"
@@ -248,16 +249,13 @@ class SignalPipeline:
             self.clock.cancel(alarm)
         approved = request.status is ApprovalStatus.APPROVED
         self._emit(
-            SignalApprovalDecided(
-                event_id=self._event_id(),
-                occurred_at=self.clock.utc_now(),
-                signal_id=signal.id,
-                approval_id=request.id,
-                approved=approved,
-                decided_by=request.decided_by or "",
-                reason=request.decision_reason or "",
-                auto=request.auto,
-            )
+            SignalApprovalDecided,
+            signal_id=signal.id,
+            approval_id=request.id,
+            approved=approved,
+            decided_by=request.decided_by or "",
+            reason=request.decision_reason or "",
+            auto=request.auto,
         )
         decision = {
             "id": str(request.id),
@@ -306,15 +304,7 @@ class SignalPipeline:
         signal, plan = trade.signal, trade.plan
         signal.execute()
         entry_ids = tuple(o for o, cid in trade.order_ids.items() if trade.roles[cid] is Role.ENTRY)
-        self._emit(
-            SignalExecuted(
-                event_id=self._event_id(),
-                occurred_at=self.clock.utc_now(),
-                signal_id=signal.id,
-                order_ids=entry_ids,
-            ),
-            signal,
-        )
+        self._emit(SignalExecuted, signal, signal_id=signal.id, order_ids=entry_ids)
         self._phase(trade, PhaseTrigger.ORDER_FILLED)
         quantity = trade.entered
         average = abs(trade.cash) / quantity
@@ -443,15 +433,7 @@ class SignalPipeline:
             return
         trade.exit_reason = reason
         ids = tuple(trade.order_ids)
-        self._emit(
-            SignalExitTriggered(
-                event_id=self._event_id(),
-                occurred_at=self.clock.utc_now(),
-                signal_id=trade.signal.id,
-                reason=reason,
-                order_ids=ids,
-            )
-        )
+        self._emit(SignalExitTriggered, signal_id=trade.signal.id, reason=reason, order_ids=ids)
         self._phase(trade, PhaseTrigger.EXIT_TRIGGERED)
 
     def _trail(self, instrument_id: InstrumentId, price: Decimal) -> None:
@@ -492,17 +474,14 @@ class SignalPipeline:
             self.clock.cancel(trade.holding_alarm)
         pnl = trade.realized_pnl
         self._emit(
-            SignalSettled(
-                event_id=self._event_id(),
-                occurred_at=self.clock.utc_now(),
-                signal_id=signal.id,
-                strategy_id=signal.strategy_id,
-                strategy_version=plan.strategy_version,
-                instrument_id=signal.instrument_id,
-                realized_pnl=pnl,
-                commission=trade.commission,
-                agent=plan.agent,
-            )
+            SignalSettled,
+            signal_id=signal.id,
+            strategy_id=signal.strategy_id,
+            strategy_version=plan.strategy_version,
+            instrument_id=signal.instrument_id,
+            realized_pnl=pnl,
+            commission=trade.commission,
+            agent=plan.agent,
         )
         self.realized_by_version[(signal.strategy_id, plan.strategy_version)] += pnl
         if plan.agent is not None:
@@ -510,15 +489,7 @@ class SignalPipeline:
         exits = tuple(o for o, cid in trade.order_ids.items() if trade.roles[cid] is not Role.ENTRY)
         for closing in self._closing.pop(signal.id, []):
             closing.execute()
-            self._emit(
-                SignalExecuted(
-                    event_id=self._event_id(),
-                    occurred_at=self.clock.utc_now(),
-                    signal_id=closing.id,
-                    order_ids=exits,
-                ),
-                closing,
-            )
+            self._emit(SignalExecuted, closing, signal_id=closing.id, order_ids=exits)
         self._close_phase(trade, PhaseTrigger.POSITION_CLOSED)
 
     # --- shared steps -----------------------------------------------------------------------
@@ -579,15 +550,7 @@ class SignalPipeline:
 
     def _validate(self, signal: Signal, result: dict[str, Any]) -> None:
         signal.validate(result)
-        self._emit(
-            SignalValidated(
-                event_id=self._event_id(),
-                occurred_at=self.clock.utc_now(),
-                signal_id=signal.id,
-                validation_result=result,
-            ),
-            signal,
-        )
+        self._emit(SignalValidated, signal, signal_id=signal.id, validation_result=result)
 
     def _reject(self, signal: Signal, code: str, reason: str) -> None:
         result = {"rejected": {"code": code, "reason": reason}}
@@ -595,15 +558,7 @@ class SignalPipeline:
         self._emit_rejected(signal, result)
 
     def _emit_rejected(self, signal: Signal, result: dict[str, Any]) -> None:
-        self._emit(
-            SignalRejected(
-                event_id=self._event_id(),
-                occurred_at=self.clock.utc_now(),
-                signal_id=signal.id,
-                validation_result=result,
-            ),
-            signal,
-        )
+        self._emit(SignalRejected, signal, signal_id=signal.id, validation_result=result)
 
     def _abandon(self, trade: SignalTrade, result: dict[str, Any]) -> None:
         trade.signal.reject(result)
@@ -612,27 +567,19 @@ class SignalPipeline:
 
     def _expire(self, signal: Signal) -> None:
         signal.expire()
-        self._emit(
-            SignalExpired(
-                event_id=self._event_id(), occurred_at=self.clock.utc_now(), signal_id=signal.id
-            ),
-            signal,
-        )
+        self._emit(SignalExpired, signal, signal_id=signal.id)
 
     def _phase(self, trade: SignalTrade, trigger: PhaseTrigger) -> None:
         before = trade.phase
         trade.phase = TRADE_PHASES.next_state(before, trigger)
         signal = trade.signal
         self._emit(
-            TradePhaseChanged(
-                event_id=self._event_id(),
-                occurred_at=self.clock.utc_now(),
-                strategy_id=signal.strategy_id,
-                instrument_id=signal.instrument_id,
-                from_phase=before,
-                to_phase=trade.phase,
-                signal_id=signal.id,
-            )
+            TradePhaseChanged,
+            strategy_id=signal.strategy_id,
+            instrument_id=signal.instrument_id,
+            from_phase=before,
+            to_phase=trade.phase,
+            signal_id=signal.id,
         )
 
     def _close_phase(self, trade: SignalTrade, trigger: PhaseTrigger) -> None:
@@ -642,13 +589,21 @@ class SignalPipeline:
         if self._active.get(key) is trade:
             del self._active[key]
 
-    def _emit(self, event: DomainEvent, changed: Signal | None = None) -> None:
+    def _emit(self, kind: type[DomainEvent], changed: Signal | None = None, **values: Any) -> None:
+        """Publish an event of ``kind`` (now, unless ``occurred_at`` is given), after saving
+        the signal it changed. Its values come from checked entities: assembled unchecked."""
         if changed is not None and self.sink is not None:
             self.sink(changed)
+        values.setdefault("occurred_at", self._now())
+        event = assemble(kind, event_id=EventId.new(self.ids), **values)
         self.bus.publish(event.topic, event)
 
-    def _event_id(self) -> EventId:
-        return EventId.new(self.ids)
+    def _now(self) -> datetime:
+        """One reading of the clock for all the work of one call into the pipeline."""
+        now = self._now_cache
+        if now is None:
+            now = self._now_cache = self.clock.utc_now()
+        return now
 
     def _run(self, work: Callable[[], None]) -> None:
         """Do ``work`` now, or after the work in progress (events it causes queue up)."""
@@ -658,9 +613,11 @@ class SignalPipeline:
         self._running = True
         try:
             while self._queue:
+                self._now_cache = None
                 self._queue.popleft()()
         finally:
             self._running = False
+            self._now_cache = None
 
 
 def _bracket_problem(signal: Signal, side: OrderSide) -> str | None:

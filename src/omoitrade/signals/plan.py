@@ -22,7 +22,8 @@ class ExecutionPlan:
     Exactly one of ``quantity`` and ``sizer``. The entry is a market order, or a limit
     order at the signal's entry price. Stop loss and take profit come from the signal;
     ``trailing_stop`` is a fraction (0.02: the stop follows 2% behind the best price);
-    ``max_holding_ns`` closes the position after that long.
+    ``max_holding_ns`` closes the position after that long. A ``shadow`` signal stops
+    after validation (VALIDATED with the verdict, or REJECTED): a dry run of a strategy.
     """
 
     portfolio_id: PortfolioId
@@ -33,6 +34,7 @@ class ExecutionPlan:
     max_holding_ns: int | None = None
     strategy_version: int = 1
     agent: str | None = None  # the bot that emitted it, for attribution
+    shadow: bool = False  # validate only: the verdict is recorded, nothing is traded
 
     def __post_init__(self) -> None:
         if (self.quantity is None) == (self.sizer is None):

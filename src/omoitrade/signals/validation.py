@@ -24,6 +24,7 @@ from omoitrade.signals.unusual import RollingStats
 HIGH_VALUE = "high_value"
 UNUSUAL = "unusual_signal"
 _PREVIEW_ID = ClientOrderId("signal-preview")
+_PREVIEW_ORDER_ID = OrderId(int=0)  # a previewed order is never stored: one id serves all
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class Validator:
         if quantity <= 0:
             return _reject(result, "sized_to_zero", "the sizing gives less than one lot")
         order = Order(
-            id=OrderId.new(self.ids),
+            id=_PREVIEW_ORDER_ID,
             portfolio_id=plan.portfolio_id,
             instrument_id=instrument.id,
             client_order_id=_PREVIEW_ID,

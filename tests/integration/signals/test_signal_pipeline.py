@@ -231,3 +231,15 @@ def test_expired_and_malformed_signals_never_trade() -> None:
     hold = w.send(w.signal(SignalType.HOLD))
     assert hold.status is SignalStatus.VALIDATED
     assert w.node.orders.open_orders(w.portfolio.id) == []
+
+
+def test_a_shadow_signal_is_validated_and_recorded_but_never_traded() -> None:
+    w = World(SignalSettings(high_value_notional=D("10000")))
+    signal = w.send(w.signal(), w.plan(shadow=True))
+    assert signal.status is SignalStatus.VALIDATED
+    result = signal.validation_result
+    assert result is not None and result["shadow"] is True
+    assert result["gates"]["high_value"]["passed"] is False  # recorded, no approval filed
+    assert w.desk.pending() == [] and w.node.orders.open_orders(w.portfolio.id) == []
+    assert w.phases(signal) == [TradePhase.VALIDATION, TradePhase.SIGNAL]
+    assert w.send(w.signal()).status is SignalStatus.PENDING  # the slot is free

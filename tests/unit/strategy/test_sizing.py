@@ -97,7 +97,17 @@ def test_the_bollinger_example_signals_with_atr_stop_target_and_trailing() -> No
         c = D(str(close))
         ctx.mark = c
         runner.on_bar(
-            Bar(BarId.new(), BTC, t0 + timedelta(hours=4 * i), Timeframe.H4, c, c + 1, c - 1, c, D(5))
+            Bar(
+                BarId.new(),
+                BTC,
+                t0 + timedelta(hours=4 * i),
+                Timeframe.H4,
+                c,
+                c + 1,
+                c - 1,
+                c,
+                D(5),
+            )
         )
     (entry,) = [s for s in ctx.signals if s.signal_type is SignalType.BUY]
     atr = strategy._tracks[BTC].atr(14)
