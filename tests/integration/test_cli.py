@@ -32,12 +32,35 @@ def test_db_upgrade_creates_the_embedded_database(tmp_path: Path) -> None:
 def test_run_sets_up_and_shows_the_live_paper_market(tmp_path: Path) -> None:
     result = omoitrade("run", "--no-serve", "--duration", "2", env={"OMOI_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
-    for component in ("database", "schema", "instruments", "portfolios", "API"):
+    for component in ("database", "schema", "instruments", "portfolios", "API", "strategies"):
         assert component in result.stdout
     assert "not started" in result.stdout
     assert "created the demo desk" in result.stdout
     for symbol in ("BTC/USD", "AAPL", "EUR/USD"):
-        assert symbol in result.stdout.split("paper market")[-1]
+        assert symbol in result.stdout.split("paper trading")[-1]
+    assert (tmp_path / "sim-exchange.db").exists()
+
+
+def test_run_tui_starts_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    env = {"OMOI_DATA_DIR": str(tmp_path / "var")}
+    first = subprocess.run(
+        [sys.executable, "-m", "omoitrade", "run", "--tui", "--duration", "3"],
+        env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stderr
+    view = first.stdout.split("paper trading")[-1]
+    for panel in ("quotes", "risk", "strategies", "recent signals", "positions", "alerts"):
+        assert panel in view
+    assert "stopped; the session resumes" in first.stdout
+    assert "API" in first.stdout and "not started" in first.stdout
+    again = omoitrade("run", "--tui", "--duration", "1", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "created the demo desk" not in again.stdout
+    assert "reconciliation │ clean" in again.stdout
 
 
 def test_unreachable_database_is_one_clear_line_and_exit_1() -> None:

@@ -1,0 +1,141 @@
+"""``omoitrade approvals``: list, approve and reject approval requests in the store.
+
+Decisions are written to the store (audited, with the actor); a running session applies
+them within a second (its desk polls the store).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from omoitrade.cli.console import console
+from omoitrade.config import Settings
+from omoitrade.core.approvals import ApprovalRequest
+from omoitrade.core.errors import ValidationError
+from omoitrade.runtime.approval_store import decide_in_store
+from omoitrade.store import Database
+from omoitrade.store import migrate as migrations
+
+approvals_app = typer.Typer(
+    help="Approval requests: list them, approve or reject one (a running session applies it).",
+    no_args_is_help=True,
+)
+
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="why (required)")]
+ActorOption = Annotated[str, typer.Option("--actor", help="who decides")]
+IdArgument = Annotated[str, typer.Argument(help="the approval request's id")]
+
+
+def _database() -> Database:
+    url = Settings().resolved_database_url()
+    migrations.upgrade(url)
+    return Database(url)
+
+
+@approvals_app.command("list")
+def list_requests(
+    all_: Annotated[bool, typer.Option("--all", help="decided ones too")] = False,
+) -> None:
+    """The requests waiting for a decision (with --all, every request)."""
+    database = _database()
+    try:
+        with database.transaction(write=False) as uow:
+            if all_:
+                t = uow.approvals.table
+                requests = uow.approvals.list(order_by=[t.c.created_at])
+            else:
+                requests = uow.approvals.pending()
+        now = database.clock.utc_now()
+    finally:
+        database.dispose()
+    if not requests:
+        console.print("no approval requests" if all_ else "no approval requests waiting")
+        return
+    table = Table(title="approval requests", title_justify="left")
+    for column in ("id", "gate", "subject", "requested action", "facts", "age", "expires"):
+        table.add_column(column, overflow="fold")
+    if all_:
+        table.add_column("decision", overflow="fold")
+    for request in requests:
+        row = [
+            str(request.id),
+            request.gate,
+            f"{request.subject_type} {request.subject_id}",
+            request.requested_action,
+            _facts(request.facts),
+            _duration(now - request.created_at),
+            _expiry(request, now),
+        ]
+        if all_:
+            row.append(_decision(request))
+        table.add_row(*row)
+    console.print(table)
+
+
+@approvals_app.command("approve")
+def approve(
+    approval_id: IdArgument, reason: ReasonOption = None, actor: ActorOption = "cli"
+) -> None:
+    """Approve a waiting request."""
+    _decide(approval_id, True, reason, actor)
+
+
+@approvals_app.command("reject")
+def reject(
+    approval_id: IdArgument, reason: ReasonOption = None, actor: ActorOption = "cli"
+) -> None:
+    """Reject a waiting request."""
+    _decide(approval_id, False, reason, actor)
+
+
+def _decide(approval_id: str, approve: bool, reason: str | None, actor: str) -> None:
+    if reason is None or not reason.strip():
+        raise ValidationError("--reason", "is required: say why")
+    database = _database()
+    try:
+        request = decide_in_store(
+            database, approval_id, approve=approve, actor=actor, reason=reason
+        )
+    finally:
+        database.dispose()
+    console.print(
+        f"{request.status.value.lower()} {request.id} ({request.requested_action}) "
+        f"by {actor}; a running session applies it within a second",
+        highlight=False,
+    )
+
+
+def _facts(facts: dict[str, Any], limit: int = 80) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in facts.items() if not isinstance(v, dict | list))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return "-" + _duration(-delta)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86_400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86_400}d"
+
+
+def _expiry(request: ApprovalRequest, now: datetime) -> str:
+    if not request.is_open:
+        return request.expires_at.isoformat(timespec="seconds")
+    if request.expires_at <= now:
+        return "expired"
+    return "in " + _duration(request.expires_at - now)
+
+
+def _decision(request: ApprovalRequest) -> str:
+    if request.is_open:
+        return "PENDING"
+    return f"{request.status} by {request.decided_by}: {request.decision_reason}"

@@ -1,0 +1,115 @@
+"""The paper session on a simulated clock: it trades, stores, stops and resumes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from omoitrade.core.clock import SimulatedClock
+from omoitrade.model.enums import SignalStatus, SignalType, TradingMode
+from omoitrade.runtime.approval_store import RESTART_REASON
+from omoitrade.runtime.paper_session import PaperSession, PaperSessionConfig
+from omoitrade.signals.plan import SignalSettings
+from omoitrade.store import Database
+from omoitrade.strategy.base import SignalTerms
+from omoitrade.venues.sim.durable import run_now
+
+SECOND = 1_000_000_000
+T0 = 1_704_189_600 * SECOND  # 2024-01-02 10:00 UTC
+
+QUICK: dict[str, Any] = {
+    "name": "quick",
+    "version": 1,
+    "instruments": ["SIM:BTC/USD"],
+    "timeframe": "1m",
+    "entry_rules": {">": ["close", 0]},
+    "exit_rules": {"bars_in_trade": {">=": 2}},
+    "risk_parameters": {
+        "direction": "long_only",
+        "sizing": {"fixed_quantity": "0.01"},
+        "stop_loss": {"percent": "2"},
+        "take_profit": {"percent": "2"},
+    },
+}
+
+
+def config(tmp_path: Path) -> PaperSessionConfig:
+    return PaperSessionConfig(
+        database_url=f"sqlite:///{tmp_path / 'omoitrade.db'}",
+        exchange_path=tmp_path / "sim-exchange.db",
+        step_ns=SECOND,
+        documents=(QUICK,),
+        high_value_notional=None,
+        performance_interval_ns=60 * SECOND,
+    )
+
+
+def advance(clock: SimulatedClock, seconds: int) -> None:
+    for _ in range(seconds):
+        clock.advance_by(SECOND)
+
+
+def test_the_session_trades_stops_and_resumes_where_it_was(tmp_path: Path) -> None:
+    clock = SimulatedClock(T0)
+    session = PaperSession(clock, config(tmp_path))
+    session.start()
+    assert [r.context.name for r in session.strategies.values()] == ["quick"]
+    advance(clock, 400)
+    snapshot = session.snapshot()
+    assert snapshot.signals and snapshot.fills and snapshot.quotes
+    assert any(row.signal.status is SignalStatus.EXECUTED for row in snapshot.signals)
+    # a signal that waits for a person when the process stops
+    session.pipeline.settings.default = SignalSettings(high_value_notional=Decimal("1"))
+    (running,) = session.strategies.values()
+    context = running.context
+    (eurusd,) = [i for i in session.instruments.values() if i.symbol == "EUR/USD"]
+    waiting = context.emit_signal(
+        eurusd.id, SignalType.BUY, terms=SignalTerms(quantity=Decimal("1000"))
+    )
+    assert [r.subject_id for r in session.desk.pending()] == [str(waiting)]
+    ledger = session.node.ledger
+    positions = {p.instrument_id: p.quantity for p in ledger.positions(session.portfolio.id)}
+    open_orders = {o.client_order_id for o in session.node.orders.open_orders()}
+    strategy_id = context.strategy_id
+    session.stop()
+
+    database = Database(config(tmp_path).database_url)
+    with database.transaction(write=False) as uow:
+        stored_signals = uow.signals.list()
+        orders = uow.orders.list()
+        trades = uow.trades.list()
+        performance = uow.strategy_performance.of(strategy_id, 1, TradingMode.PAPER)
+        versions = uow.strategy_versions.history(strategy_id)
+    database.dispose()
+    assert {s.status for s in stored_signals} >= {SignalStatus.EXECUTED}
+    assert orders and trades and performance is not None
+    assert len(versions) == 1
+
+    # start again on the same files, a little later
+    clock = SimulatedClock(clock.timestamp_ns() + 5 * SECOND)
+    again = PaperSession(clock, config(tmp_path))
+    again.start()
+    assert list(again.strategies) == [strategy_id]  # found, not re-created
+    assert again.reconciliation == []
+    assert {
+        p.instrument_id: p.quantity for p in again.node.ledger.positions(again.portfolio.id)
+    } == positions
+    assert {o.client_order_id for o in again.node.orders.open_orders()} == open_orders
+    at_venue = run_now(again.venue.positions(again.account_id))
+    venue_positions = {p.instrument_id: p.quantity for p in at_venue}
+    assert venue_positions == {k: v for k, v in positions.items() if v}
+    (rejected,) = again.adoption.rejected
+    assert rejected.subject_id == str(waiting) and rejected.decision_reason == RESTART_REASON
+    advance(clock, 120)
+    for order in again.node.orders.open_orders():
+        assert again.venue.submits_of(order.client_order_id) == 1  # never sent twice
+    again.stop()
+    database = Database(config(tmp_path).database_url)
+    with database.transaction(write=False) as uow:
+        request = uow.approvals.get(rejected.id)
+        versions = uow.strategy_versions.history(strategy_id)
+        strategies = uow.strategies.list()
+    database.dispose()
+    assert request.decision_reason == RESTART_REASON
+    assert len(versions) == 1 and len(strategies) == 1

@@ -1,0 +1,90 @@
+"""``omoitrade strategy add|list|update|versions|rollback|lifecycle`` on a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from omoitrade.cli.app import main
+from omoitrade.runtime.demo import seed_demo
+from omoitrade.store import Database
+from omoitrade.store.migrate import upgrade
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "strategies"
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}/omoitrade.db"
+    upgrade(url)
+    database = Database(url)
+    seed_demo(database)
+    database.dispose()
+    monkeypatch.setenv("OMOI_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "250")
+
+    def omoitrade(*args: str) -> Outcome:
+        """The command's entry point in this process (``main``: errors become one line)."""
+        monkeypatch.setattr(sys, "argv", ["omoitrade", "strategy", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        return Outcome(code, out, err)
+
+    real = subprocess.run(  # once as a real process, as a user runs it
+        [sys.executable, "-m", "omoitrade", "strategy", "list"],
+        env={**os.environ, "COLUMNS": "250", "OMOI_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert real.returncode == 0 and "name" in real.stdout
+    added = omoitrade("add", str(EXAMPLES / "sma_cross.json"), "--author", "ann")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("added sma_cross (") and "version 1, DRAFT" in added.stdout
+    faster = json.loads((EXAMPLES / "sma_cross.json").read_text())
+    faster["parameters"]["fast"] = 5
+    changed = tmp_path / "faster.json"
+    changed.write_text(json.dumps(faster))
+    updated = omoitrade("update", "sma_cross", str(changed), "--note", "faster entry")
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout.splitlines() == ["version 2:", "  ~ parameters.fast: 10 -> 5"]
+    same = omoitrade("update", "sma_cross", str(changed))
+    assert same.returncode == 1
+    assert same.stderr.strip() == "error: the content equals version 2: nothing to version"
+    assert omoitrade("rollback", "sma_cross", "--to", "1").stdout.strip() == (
+        "version 3 restores version 1"
+    )
+    history = omoitrade("versions", "sma_cross")
+    assert "faster entry" in history.stdout and "restores 1" in history.stdout
+    skipped = omoitrade("lifecycle", "sma_cross", "paper")
+    assert skipped.returncode == 1 and "DRAFT" in skipped.stderr
+    assert "is BACKTESTING (version 3)" in omoitrade("lifecycle", "sma_cross", "backtest").stdout
+    gated = omoitrade("lifecycle", "sma_cross", "paper")
+    assert gated.returncode == 1
+    assert gated.stderr.strip() == (
+        "error: version 3 has no completed backtest: backtest it before PAPER"
+    )
+    listed = omoitrade("list")
+    assert "sma_cross" in listed.stdout and "BACKTESTING" in listed.stdout
+    missing = omoitrade("versions", "nope")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: strategy")
+    wrong = omoitrade("lifecycle", "sma_cross", "fly")
+    assert wrong.returncode == 1 and "must be one of backtest, paper" in wrong.stderr
