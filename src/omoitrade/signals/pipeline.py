@@ -286,7 +286,12 @@ class SignalPipeline:
         quantity = (
             Decimal(0)
             if price is None
-            else plan.size(price, instrument.lot_size, instrument.min_quantity)
+            else plan.size(
+                price,
+                instrument.lot_size,
+                instrument.min_quantity,
+                self.settings.of(plan.portfolio_id).sizing_fee_rate,
+            )
         )
         if quantity <= 0:
             self._entry_failed(trade, "no price or sized to zero when sending the entry")

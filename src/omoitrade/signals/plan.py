@@ -10,6 +10,8 @@ from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import OrderType
 from omoitrade.model.identifiers import PortfolioId
 
+ZERO = Decimal(0)
+
 # price -> quantity before rounding to lots (sizing from the strategy's risk parameters,
 # evaluated at execution time: after an approval, at the price of that moment)
 Sizer = Callable[[Decimal], Decimal]
@@ -50,9 +52,17 @@ class ExecutionPlan:
         if self.max_holding_ns is not None and self.max_holding_ns <= 0:
             raise ValidationError("max_holding_ns", "must be positive", self.max_holding_ns)
 
-    def size(self, price: Decimal, lot_size: Decimal, min_quantity: Decimal) -> Decimal:
-        """The entry quantity at ``price``, floored to whole lots (zero if under the minimum)."""
-        raw = self.quantity if self.quantity is not None else self.sizer(price)  # type: ignore[misc]
+    def size(
+        self, price: Decimal, lot_size: Decimal, min_quantity: Decimal, fee_rate: Decimal = ZERO
+    ) -> Decimal:
+        """The entry quantity at ``price``, floored to whole lots (zero if under the minimum).
+
+        A sizer sees the price with the fee added (``price * (1 + fee_rate)``): sizing by
+        equity then leaves room for the commission ("all-in" fits the cash, fees included).
+        """
+        raw = self.quantity
+        if raw is None:
+            raw = self.sizer(price * (1 + fee_rate) if fee_rate else price)  # type: ignore[misc]
         lots = (raw / lot_size).to_integral_value(rounding=ROUND_FLOOR)
         quantity = max(lots, Decimal(0)) * lot_size
         return quantity if quantity >= min_quantity and quantity > 0 else Decimal(0)
@@ -70,6 +80,7 @@ class SignalSettings:
     pause_strategy_on_limit_alert: bool = False
     approval_ttl_ns: int = 15 * 60 * 1_000_000_000
     default_expiry_ns: int | None = 60 * 1_000_000_000  # of a signal without expiry_at
+    sizing_fee_rate: Decimal = Decimal(0)  # the venue's taker fee, kept free when sizing
 
 
 @dataclass(slots=True)

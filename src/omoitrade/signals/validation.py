@@ -65,7 +65,9 @@ class Validator:
         price = signal.entry_price or self.market.price(instrument.id)
         if price is None:
             return _reject({}, "no_reference_price", f"no price for {instrument.symbol} yet")
-        quantity = plan.size(price, instrument.lot_size, instrument.min_quantity)
+        quantity = plan.size(
+            price, instrument.lot_size, instrument.min_quantity, settings.sizing_fee_rate
+        )
         result: dict[str, Any] = {"price": str(price), "quantity": str(quantity)}
         if quantity <= 0:
             return _reject(result, "sized_to_zero", "the sizing gives less than one lot")
