@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from omoitrade.cli.app import main
 from omoitrade.runtime.demo import seed_demo
 from omoitrade.store import Database
 from omoitrade.store.migrate import upgrade
+from omoitrade.testing import factories as f
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "strategies"
 
@@ -88,3 +90,35 @@ def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
     assert missing.returncode == 1 and missing.stderr.startswith("error: strategy")
     wrong = omoitrade("lifecycle", "sma_cross", "fly")
     assert wrong.returncode == 1 and "must be one of backtest, paper" in wrong.stderr
+
+    # a backtest and a paper record (as the backtester and a paper session leave them)
+    database = Database(url)
+    with database.transaction() as uow:
+        (strategy,) = uow.strategies.list()
+        uow.backtest_runs.add(f.make_backtest_run(strategy, strategy_version=3))
+    assert "is PAPER (version 3)" in omoitrade("lifecycle", "sma_cross", "paper").stdout
+    with database.transaction() as uow:
+        long_ago = database.clock.utc_now() - timedelta(days=30)
+        uow.strategy_performance.add(
+            f.make_strategy_performance(
+                strategy,
+                version=3,
+                started_at=long_ago,
+                updated_at=long_ago,
+                metrics={"sharpe": 1.4, "max_drawdown": 0.1},
+            )
+        )
+    database.dispose()
+    filed = omoitrade("lifecycle", "sma_cross", "go-live", "--actor", "ann")
+    assert filed.returncode == 0, filed.stderr
+    approval_id = filed.stdout.split()[1]
+    monkeypatch.setattr(sys, "argv", ["omoitrade", "approvals", "approve", approval_id])
+    monkeypatch.setattr(
+        sys, "argv", [*sys.argv, "--reason", "paper record good", "--actor", "risk"]
+    )
+    try:
+        main()
+    except SystemExit as exit_:
+        assert not exit_.code
+    approved = capsys.readouterr().out
+    assert "sma_cross is LIVE (version 3)" in approved

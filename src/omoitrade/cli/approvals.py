@@ -14,9 +14,12 @@ from rich.table import Table
 
 from omoitrade.cli.console import console
 from omoitrade.config import Settings
-from omoitrade.core.approvals import ApprovalRequest
+from omoitrade.core.approvals import ApprovalDesk, ApprovalRequest, ApprovalStatus
 from omoitrade.core.errors import ValidationError
+from omoitrade.core.ids import IdGenerator
+from omoitrade.model.identifiers import StrategyId
 from omoitrade.runtime.approval_store import decide_in_store
+from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
 
@@ -100,6 +103,8 @@ def _decide(approval_id: str, approve: bool, reason: str | None, actor: str) -> 
         request = decide_in_store(
             database, approval_id, approve=approve, actor=actor, reason=reason
         )
+        if request.subject_type == "strategy" and request.status is ApprovalStatus.APPROVED:
+            _go_live(database, request)
     finally:
         database.dispose()
     console.print(
@@ -107,6 +112,16 @@ def _decide(approval_id: str, approve: bool, reason: str | None, actor: str) -> 
         f"by {actor}; a running session applies it within a second",
         highlight=False,
     )
+
+
+def _go_live(database: Database, request: ApprovalRequest) -> None:
+    """An approved go-live takes effect now, whether or not a session runs."""
+    clock = database.clock
+    ids = IdGenerator(clock.timestamp_ns)
+    service = StrategyService(database, clock, ApprovalDesk(clock, ids), ids=ids)
+    service.on_live_decision(request)
+    strategy = service.get(StrategyId.parse(request.subject_id))
+    console.print(f"{strategy.name} is {strategy.status.value} (version {strategy.version})")
 
 
 def _facts(facts: dict[str, Any], limit: int = 80) -> str:

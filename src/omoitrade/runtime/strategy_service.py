@@ -199,11 +199,15 @@ class StrategyService:
 
     def on_live_decision(self, request: ApprovalRequest) -> None:
         """An approved go-live request puts the version it names LIVE (still PAPER, and
-        still that version); a rejected one leaves the strategy as it is."""
+        still that version); a rejected one leaves the strategy as it is. Applying the
+        same approval twice (the deciding process, then a running session) is harmless."""
         if request.status is not ApprovalStatus.APPROVED:
             return
         strategy_id = StrategyId.parse(request.subject_id)
         approved_version = request.facts["version"]
+        current = self.get(strategy_id)
+        if current.status is StrategyStatus.LIVE and current.version == approved_version:
+            return  # applied already (by the process that took the decision)
 
         def gate(_: UnitOfWork, strategy: Strategy) -> str:
             if strategy.version != approved_version:
