@@ -301,6 +301,8 @@ def _find_columns(source: str, names: list[str]) -> dict[str, list[int]]:
                 break
     if found.get("timestamp") == [position.get("date")] and "time" in position:
         found["timestamp"] = [position["date"], position["time"]]
+    if "timestamp" not in found and names and not str(names[0]).strip():
+        found["timestamp"] = [0]  # an unnamed first column: a pandas index of dates
     _require_columns(source, found, names)
     return found
 

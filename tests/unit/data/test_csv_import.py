@@ -86,6 +86,16 @@ def test_column_names_are_matched_case_insensitively_with_short_forms(tmp_path: 
     )
 
 
+def test_an_unnamed_first_column_is_a_pandas_index_of_dates(tmp_path: Path) -> None:
+    path = write(tmp_path, ",Open,High,Low,Close,Volume\n2004-08-19,100,104.06,95.96,100.34,9\n")
+    bar = read(path).bars()[0]
+    assert (bar.timestamp, bar.open, bar.close) == (
+        utc(2004, 8, 19),
+        Decimal(100),
+        Decimal("100.34"),
+    )
+
+
 def test_volume_is_optional_and_zero_when_absent(tmp_path: Path) -> None:
     path = write(tmp_path, "time,open,high,low,close\n2024-01-02,1.1,1.2,1.0,1.15\n")
     assert read(path).volume == [Decimal(0)]

@@ -1,0 +1,343 @@
+"""The backtest runner: the trading kernel of paper and live trading, on a simulated clock
+over bars.
+
+The very same trading node (risk engine, order manager, ledger), signal pipeline,
+strategy contexts and strategies run; only the clock (simulated) and the venue (the
+simulated exchange in ``bars`` mode) differ. For each bar time, in order:
+
+1. the clock moves to the bar's open; the open is the price everyone sees;
+2. the strategies get the *previous* bar (it closed just now), and act: their orders are
+   sized at this open and reach the exchange before it trades;
+3. the exchange works the orders against the bar (``next-open`` by default: market
+   orders at the open; stops and limits by the fill model);
+4. the close is the price everyone sees; the equity is sampled.
+
+With the ``close`` fill model, strategies get each bar at its close (step 4) and their
+market orders fill at that close. Deterministic: the same inputs give the same results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from heapq import merge
+from typing import Any
+
+from omoitrade.core.approvals import ApprovalDesk, NamedPolicy
+from omoitrade.core.bus import MessageBus
+from omoitrade.core.clock import SimulatedClock
+from omoitrade.core.errors import ValidationError
+from omoitrade.core.ids import IdGenerator
+from omoitrade.execution.journal import InMemoryOrderJournal
+from omoitrade.model import Instrument, Order, Portfolio, Trade
+from omoitrade.model.events import DomainEvent
+from omoitrade.model.identifiers import (
+    AccountId,
+    OrganizationId,
+    PortfolioId,
+    StrategyId,
+)
+from omoitrade.model.market_data import Bar, Quote
+from omoitrade.risk.config import RiskConfig
+from omoitrade.runtime.signal_wiring import signal_pipeline
+from omoitrade.runtime.strategy_context import NodeStrategyContext, StrategyRouter
+from omoitrade.runtime.trading_node import PortfolioSetup, TradingNode, TradingNodeConfig
+from omoitrade.signals.plan import SettingsBook, SignalSettings
+from omoitrade.strategy.base import Strategy, StrategyContext, StrategyRunner
+from omoitrade.strategy.document import StrategyDocument
+from omoitrade.strategy.rule_strategy import RuleStrategy
+from omoitrade.venues.sim.bar_fills import BarFillConfig, FillModel
+from omoitrade.venues.sim.exchange import ExchangeMode, SimExchangeConfig, SimulatedExchange
+from omoitrade.venues.sim.slippage import NoSlippage, SlippageModel
+
+ACCOUNT = AccountId("backtest")
+APPROVE_ALL = NamedPolicy("backtest", lambda _: "a backtest approves its own gates")
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    """Cash, fees, fill model, slippage and the settings of the kernel's gates."""
+
+    initial_cash: Decimal = Decimal("100000")
+    commission: Decimal = Decimal(0)  # a rate of each fill's value, on both sides
+    maker_fee: Decimal | None = None  # either overrides ``commission`` for its side
+    taker_fee: Decimal | None = None
+    fill_model: FillModel = FillModel.NEXT_OPEN
+    slippage: SlippageModel = field(default_factory=NoSlippage)
+    participation_cap: Decimal | None = None
+    # a backtest keeps the checks but drops the ones about a desk's mistakes in real time
+    risk: RiskConfig = field(
+        default_factory=lambda: RiskConfig(price_collar=None, duplicate_window_ns=None)
+    )
+    signals: SignalSettings = field(default_factory=SignalSettings)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.initial_cash <= 0:
+            raise ValidationError("initial_cash", "must be positive", self.initial_cash)
+        for name in ("commission", "maker_fee", "taker_fee"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 1:
+                raise ValidationError(name, "must be a rate in [0, 1)", value)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """A strategy to run: a rule document, or a Python class with its parameters."""
+
+    name: str
+    document: StrategyDocument | None = None
+    python_class: type[Strategy] | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 1
+    strategy_id: StrategyId | None = None
+
+    def __post_init__(self) -> None:
+        if (self.document is None) == (self.python_class is None):
+            raise ValidationError("strategy", "give a rule document or a Python class")
+
+    def build(self, context: StrategyContext) -> Strategy:
+        if self.document is not None:
+            return RuleStrategy(context, self.document, name=self.name)
+        assert self.python_class is not None
+        return self.python_class(context, self.params, name=self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySample:
+    """The portfolio at one bar close."""
+
+    timestamp: datetime
+    equity: Decimal
+    cash: Decimal
+    exposure: Decimal  # gross value of the open positions
+
+
+@dataclass(slots=True)
+class RawRun:
+    """What one run produced, for the results and reports."""
+
+    orders: list[Order]
+    fills: list[Trade]
+    equity: list[EquitySample]
+    events: list[DomainEvent]
+    bars: dict[str, list[Bar]]  # by instrument symbol
+    paused: list[str]  # strategies paused by an error, with it
+
+
+class _RecordingJournal(InMemoryOrderJournal):
+    """The in-memory journal, keeping orders and fills in the order they happened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orders: list[Order] = []
+        self.fills: list[Trade] = []
+
+    def write(
+        self,
+        new_orders: Sequence[Order],
+        changed_orders: Sequence[Order],
+        trades: Sequence[Trade],
+        events: Sequence[DomainEvent],
+    ) -> None:
+        super().write(new_orders, changed_orders, trades, events)
+        self.orders.extend(new_orders)
+        self.fills.extend(trades)
+
+
+class BacktestRunner:
+    """Runs strategies over bars on the trading kernel; see the module docstring."""
+
+    def __init__(
+        self,
+        strategies: Sequence[StrategySpec],
+        instruments: Sequence[Instrument],
+        bars: Mapping[Instrument, Sequence[Bar]] | Iterable[Bar],
+        config: BacktestConfig | None = None,
+    ) -> None:
+        if not strategies:
+            raise ValidationError("strategies", "give at least one strategy")
+        self.config = config or BacktestConfig()
+        self.specs = list(strategies)
+        self.instruments = list(instruments)
+        by_id = {i.id: i for i in self.instruments}
+        series = bars.values() if isinstance(bars, Mapping) else [bars]
+        self.bars = list(merge(*series, key=lambda b: (b.timestamp, str(b.instrument_id))))
+        if not self.bars:
+            raise ValidationError("bars", "there are no bars to run over")
+        unknown = {b.instrument_id for b in self.bars} - set(by_id)
+        if unknown:
+            raise ValidationError(
+                "bars", f"bars of instruments not given: {sorted(map(str, unknown))}"
+            )
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> RawRun:
+        """Run every bar; ``progress(done, total)`` is called every few thousand bars."""
+        kernel = _Kernel(self.specs, self.instruments, self.config, self.bars[0].timestamp)
+        total = len(self.bars)
+        step = max(total // 200, 1)
+        for done, group in enumerate(_by_time(self.bars)):
+            kernel.step(group)
+            if progress is not None and done % step == 0:
+                progress(kernel.bars_seen, total)
+        if progress is not None:
+            progress(total, total)
+        return kernel.finish()
+
+
+def _by_time(bars: list[Bar]) -> Iterable[list[Bar]]:
+    """The bars in groups of one timestamp (bars are sorted by time)."""
+    group: list[Bar] = []
+    for bar in bars:
+        if group and bar.timestamp != group[0].timestamp:
+            yield group
+            group = []
+        group.append(bar)
+    if group:
+        yield group
+
+
+class _Kernel:
+    """The wired components of one run."""
+
+    def __init__(
+        self,
+        specs: Sequence[StrategySpec],
+        instruments: Sequence[Instrument],
+        config: BacktestConfig,
+        start: datetime,
+    ) -> None:
+        self.config = config
+        self.instruments = {i.id: i for i in instruments}
+        self.clock = SimulatedClock(_ns(start))
+        ids = IdGenerator(self.clock.timestamp_ns, seed=config.seed, thread_safe=False)
+        maker = config.commission if config.maker_fee is None else config.maker_fee
+        taker = config.commission if config.taker_fee is None else config.taker_fee
+        fills = BarFillConfig(
+            fill_model=config.fill_model,
+            slippage=config.slippage,
+            participation_cap=config.participation_cap,
+            maker_fee=maker,
+            taker_fee=taker,
+        )
+        self.exchange = SimulatedExchange(
+            self.clock,
+            list(instruments),
+            SimExchangeConfig(
+                mode=ExchangeMode.BARS,
+                maker_fee=maker,
+                taker_fee=taker,
+                bar_fills=fills,
+                enforce_balances=True,
+            ),
+        )
+        currencies = {i.quote_currency for i in instruments}
+        if len(currencies) != 1:
+            raise ValidationError("instruments", "a backtest trades in one quote currency")
+        (currency,) = currencies
+        self.exchange.open_account(ACCOUNT, {currency: config.initial_cash})
+        self.portfolio = Portfolio.open(
+            id=PortfolioId.new(ids),
+            organization_id=OrganizationId.new(ids),
+            name="backtest",
+            base_currency=currency,
+            initial_capital=config.initial_cash,
+            at=start,
+        )
+        self.bus = MessageBus()
+        self.journal = _RecordingJournal()
+        self.node = TradingNode(
+            clock=self.clock,
+            bus=self.bus,
+            journal=self.journal,
+            venues={self.exchange.venue: self.exchange},
+            instruments=instruments,
+            portfolios=[PortfolioSetup(self.portfolio, ACCOUNT, [])],
+            ids=ids,
+            config=TradingNodeConfig(risk=config.risk),
+        )
+        desk = ApprovalDesk(self.clock, ids, policies=[APPROVE_ALL])
+        settings = replace(config.signals, sizing_fee_rate=taker)  # all-in fits, fees included
+        self.pipeline = signal_pipeline(self.node, desk, SettingsBook(settings))
+        self.runner = StrategyRunner()
+        self.router = StrategyRouter(self.node, self.runner)
+        for spec in specs:
+            context = NodeStrategyContext(
+                node=self.node,
+                pipeline=self.pipeline,
+                portfolio_id=self.portfolio.id,
+                strategy_id=spec.strategy_id or StrategyId.new(ids),
+                name=spec.name,
+                version=spec.version,
+                document=spec.document,
+            )
+            self.router.add(spec.build(context), context)
+        self.runner.start()
+        self.router.drain()
+        self.previous: dict[Any, Bar] = {}
+        self.equity: list[EquitySample] = []
+        self.bars_by_symbol: dict[str, list[Bar]] = {i.symbol: [] for i in instruments}
+        self.bars_seen = 0
+        self._decide_at_close = config.fill_model is FillModel.CLOSE
+
+    def step(self, group: list[Bar]) -> None:
+        """One bar time: see the module docstring."""
+        at = group[0].timestamp
+        self.clock.advance_to(max(_ns(at), self.clock.timestamp_ns()))
+        if not self._decide_at_close:
+            for bar in group:
+                self._see_price(bar, bar.open, at)
+            for bar in group:
+                previous = self.previous.get(bar.instrument_id)
+                if previous is not None:
+                    self.router.guarded(partial(self.runner.on_bar, previous))
+        for bar in group:
+            self.exchange.process_bar(bar)
+            self.router.drain()
+        for bar in group:
+            self._see_price(bar, bar.close, at)
+            self.previous[bar.instrument_id] = bar
+            self.bars_by_symbol[self.instruments[bar.instrument_id].symbol].append(bar)
+        if self._decide_at_close:
+            for bar in group:
+                self.router.guarded(partial(self.runner.on_bar, bar))
+        self.bars_seen += len(group)
+        self._sample(at)
+
+    def _see_price(self, bar: Bar, price: Decimal, at: datetime) -> None:
+        """``price`` becomes the market price of the bar's instrument (marks, stops)."""
+        quote = Quote(bar.instrument_id, at, price, price, bar.volume, bar.volume)
+        self.node.on_market_data(quote)
+        self.router.guarded(partial(self.pipeline.on_price, bar.instrument_id, price))
+
+    def _sample(self, at: datetime) -> None:
+        ledger, portfolio_id = self.node.ledger, self.portfolio.id
+        exposure = sum(
+            (abs(p.quantity * (p.current_price or p.average_entry_price or Decimal(0)))
+             for p in ledger.positions(portfolio_id)),
+            Decimal(0),
+        )  # fmt: skip
+        self.equity.append(
+            EquitySample(at, ledger.equity(portfolio_id), ledger.cash(portfolio_id), exposure)
+        )
+
+    def finish(self) -> RawRun:
+        self.runner.stop()
+        paused = [
+            f"{s.name}: {s.failure.error}" for s in self.runner.paused() if s.failure is not None
+        ]
+        return RawRun(
+            orders=list(self.journal.orders),
+            fills=list(self.journal.fills),
+            equity=self.equity,
+            events=list(self.journal.events),
+            bars=self.bars_by_symbol,
+            paused=paused,
+        )
+
+
+def _ns(at: datetime) -> int:
+    return int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000

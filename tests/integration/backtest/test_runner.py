@@ -1,0 +1,140 @@
+"""The backtest runner: the trading kernel on a simulated clock over bars."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, StrategySpec
+from omoitrade.core.errors import ValidationError
+from omoitrade.model.enums import OrderSide, Timeframe
+from omoitrade.model.identifiers import BarId
+from omoitrade.model.market_data import Bar
+from omoitrade.strategy.document import validate_document
+from omoitrade.testing import factories as f
+from omoitrade.venues.sim.bar_fills import FillModel
+
+EXAMPLES = Path(__file__).parents[3] / "examples" / "strategies"
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+STOCK = f.make_instrument(symbol="XYZ", lot_size=D("1"), min_quantity=D("1"))
+
+
+def bars(rows: list[tuple[str, str, str, str]]) -> list[Bar]:
+    """Daily bars from (open, high, low, close)."""
+    return [
+        Bar(
+            BarId.new(),
+            STOCK.id,
+            T0 + timedelta(days=i),
+            Timeframe.D1,
+            D(o),
+            D(h),
+            D(lo),
+            D(c),
+            D(1000),
+        )
+        for i, (o, h, lo, c) in enumerate(rows)
+    ]
+
+
+def above(level: int, **risk: object) -> StrategySpec:
+    """Buy 10 when the close is above ``level``, flat when it falls under it."""
+    document = {
+        "name": "above",
+        "version": 1,
+        "instruments": ["SIM:XYZ"],
+        "timeframe": "1d",
+        "entry_rules": {"all": [{"position": "flat"}, {">": ["close", level]}]},
+        "exit_rules": {"any": [{"<": ["close", level]}]},
+        "risk_parameters": {"direction": "long_only", "sizing": {"fixed_quantity": "10"}, **risk},
+    }
+    return StrategySpec("above", document=validate_document(document))
+
+
+def fills(run: object) -> list[tuple[str, str, D]]:
+    return [(x.executed_at.date().isoformat(), x.side.value, x.execution_price) for x in run.fills]  # type: ignore[attr-defined]
+
+
+FLAT_THEN_UP = [
+    ("100", "101", "99", "100"),
+    ("100", "106", "99", "105"),  # closes above 102: enter
+    ("107", "109", "106", "108"),
+    ("108", "108", "100", "101"),  # closes under 102: exit
+    ("99", "100", "98", "99"),
+]
+
+
+def test_next_open_fills_at_the_open_after_the_signal_bar() -> None:
+    run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP)).run()
+    assert fills(run) == [("2024-01-03", "BUY", D("107")), ("2024-01-05", "SELL", D("99"))]
+    assert run.equity[-1].equity == D("100000") + 10 * (D("99") - D("107"))
+
+
+def test_close_fills_at_the_close_of_the_signal_bar() -> None:
+    config = BacktestConfig(fill_model=FillModel.CLOSE)
+    run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), config).run()
+    assert fills(run) == [("2024-01-02", "BUY", D("105")), ("2024-01-04", "SELL", D("101"))]
+
+
+def test_ohlc_fills_stop_and_target_inside_a_bar_the_adverse_leg_first() -> None:
+    spec = above(102, stop_loss={"percent": "5"}, take_profit={"percent": "5"})
+    rows = [
+        ("100", "101", "99", "100"),
+        ("100", "106", "99", "105"),  # enter at the next open (110): stop 99.75, target 110.25
+        ("110", "110", "108", "109"),  # the pair goes out after the entry fills
+        ("109", "112", "99", "104"),  # both inside this bar: the stop (adverse) fills first
+        ("104", "105", "103", "104"),
+    ]
+    config = BacktestConfig(fill_model=FillModel.OHLC)
+    run = BacktestRunner([spec], [STOCK], bars(rows), config).run()
+    assert fills(run)[:2] == [("2024-01-03", "BUY", D("110")), ("2024-01-04", "SELL", D("99.75"))]
+    assert fills(run)[2] == ("2024-01-05", "BUY", D("104"))  # closed above 102 again: back in
+
+
+def test_ohlc_a_bar_opening_beyond_the_stop_fills_at_the_open() -> None:
+    spec = above(102, stop_loss={"percent": "5"})
+    rows = [
+        ("100", "101", "99", "100"),
+        ("100", "106", "99", "105"),
+        ("110", "110", "108", "109"),
+        ("95", "96", "94", "95"),  # gaps under the 99.75 stop: it fills at the open
+    ]
+    config = BacktestConfig(fill_model=FillModel.OHLC)
+    run = BacktestRunner([spec], [STOCK], bars(rows), config).run()
+    assert fills(run)[-1] == ("2024-01-04", "SELL", D("95"))
+
+
+def test_commission_is_charged_on_both_sides_exactly() -> None:
+    config = BacktestConfig(commission=D("0.001"))
+    run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), config).run()
+    assert [x.commission for x in run.fills] == [D("1.070"), D("0.990")]
+    assert run.equity[-1].equity == D("100000") - 80 - D("1.070") - D("0.990")
+
+
+def test_the_same_inputs_give_the_same_run() -> None:
+    document = json.loads((EXAMPLES / "sma_cross.json").read_text())
+    document["instruments"] = ["SIM:XYZ"]
+    document["parameters"] = {"fast": 2, "slow": 4}
+    spec = StrategySpec("sma", document=validate_document(document))
+    closes = [100 + ((i * 7) % 13) - 6 for i in range(60)]
+    rows = [(str(c), str(c + 2), str(c - 2), str(c + 1)) for c in closes]
+    one = BacktestRunner([spec], [STOCK], bars(rows)).run()
+    two = BacktestRunner([spec], [STOCK], bars(rows)).run()
+    assert len(one.fills) > 4
+    assert fills(one) == fills(two)
+    assert [e.equity for e in one.equity] == [e.equity for e in two.equity]
+    assert [o.id for o in one.orders] == [o.id for o in two.orders]
+    assert {x.side for x in one.fills} == {OrderSide.BUY, OrderSide.SELL}
+
+
+def test_bad_inputs_are_refused_with_a_reason() -> None:
+    with pytest.raises(ValidationError, match="at least one strategy"):
+        BacktestRunner([], [STOCK], bars(FLAT_THEN_UP))
+    with pytest.raises(ValidationError, match="no bars"):
+        BacktestRunner([above(102)], [STOCK], [])
+    with pytest.raises(ValidationError, match="initial_cash"):
+        BacktestConfig(initial_cash=D(0))
