@@ -13,10 +13,9 @@ from rich.table import Table
 from omoitrade.cli.console import console, errors
 from omoitrade.config import Settings
 from omoitrade.core.approvals import ApprovalDesk
-from omoitrade.core.errors import Conflict, NotFound, ValidationError
+from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
-from omoitrade.model.identifiers import PortfolioId, StrategyId
-from omoitrade.model.strategies import Strategy
+from omoitrade.model.identifiers import PortfolioId
 from omoitrade.runtime.approval_store import ApprovalStore
 from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.store import Database
@@ -86,21 +85,6 @@ def _service() -> tuple[StrategyService, ApprovalStore]:
     return StrategyService(database, clock, desk, ids=ids), store
 
 
-def _find(service: StrategyService, name_or_id: str) -> Strategy:
-    """A stored strategy by id, or by name when exactly one has it."""
-    with service.database.transaction(write=False) as uow:
-        try:
-            return uow.strategies.get(StrategyId.parse(name_or_id))
-        except (NotFound, ValidationError):
-            pass
-        found = uow.strategies.list(uow.strategies.table.c.name == name_or_id)
-    if not found:
-        raise NotFound("strategy", name_or_id)
-    if len(found) > 1:
-        raise Conflict(f"{len(found)} strategies are called {name_or_id}: give the id")
-    return found[0]
-
-
 def _document(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -161,7 +145,7 @@ def update(
 ) -> None:
     """Store a change as a new version and print its diff."""
     service, _ = _service()
-    version = service.change(_find(service, name).id, _document(path), author, note)
+    version = service.change(service.find(name).id, _document(path), author, note)
     console.print(f"version {version.version}:")
     for change in version.diff:
         console.print(f"  {_describe(change)}", highlight=False, markup=False)
@@ -172,7 +156,7 @@ def versions(name: Annotated[str, typer.Argument(help="strategy name or id")]) -
     """Every version of a strategy: who, when, why, and what changed."""
     service, _ = _service()
     table = Table("version", "author", "created", "note", "changes")
-    for v in service.history(_find(service, name).id):
+    for v in service.history(service.find(name).id):
         restored = f"restores {v.restored_from}; " if v.restored_from else ""
         changes = "; ".join(_describe(c) for c in v.diff[:3]) + (" ..." if len(v.diff) > 3 else "")
         table.add_row(
@@ -194,7 +178,7 @@ def rollback(
 ) -> None:
     """Re-activate an earlier version's content as a new version."""
     service, _ = _service()
-    version = service.rollback(_find(service, name).id, to, author, note)
+    version = service.rollback(service.find(name).id, to, author, note)
     console.print(f"version {version.version} restores version {to}")
 
 
@@ -209,7 +193,7 @@ def lifecycle(
     if action not in LIFECYCLE_ACTIONS:
         raise ValidationError("action", f"must be one of {', '.join(LIFECYCLE_ACTIONS)}", action)
     service, _ = _service()
-    strategy_id = _find(service, name).id
+    strategy_id = service.find(name).id
     if action == "go-live":
         request = service.request_live(strategy_id, actor)
         console.print(

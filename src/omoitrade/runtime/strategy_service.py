@@ -15,7 +15,7 @@ from typing import Any
 from omoitrade.core.approvals import ApprovalDesk, ApprovalRequest, ApprovalStatus
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import Clock
-from omoitrade.core.errors import NotFound
+from omoitrade.core.errors import Conflict, NotFound, ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.model.enums import StrategyStatus, StrategyType, TradingMode
 from omoitrade.model.events import DomainEvent, StrategyStatusChanged, StrategyVersionCreated
@@ -112,6 +112,20 @@ class StrategyService:
     def get(self, strategy_id: StrategyId) -> Strategy:
         with self.database.transaction(write=False) as uow:
             return uow.strategies.get(strategy_id)
+
+    def find(self, name_or_id: str) -> Strategy:
+        """A stored strategy by id, or by name when exactly one has it."""
+        with self.database.transaction(write=False) as uow:
+            try:
+                return uow.strategies.get(StrategyId.parse(name_or_id))
+            except (NotFound, ValidationError):
+                pass
+            found = uow.strategies.list(uow.strategies.table.c.name == name_or_id)
+        if not found:
+            raise NotFound("strategy", name_or_id)
+        if len(found) > 1:
+            raise Conflict(f"{len(found)} strategies are called {name_or_id}: give the id")
+        return found[0]
 
     # --- results ----------------------------------------------------------------------------
     def record_backtest(
