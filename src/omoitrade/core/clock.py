@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from omoitrade.core.errors import Conflict, NotFound, ValidationError
@@ -194,7 +195,7 @@ class Clock(abc.ABC):
 
     def utc_now(self) -> datetime:
         """Now as a tz-aware UTC datetime (microsecond precision, truncated)."""
-        return _EPOCH + timedelta(microseconds=self.timestamp_ns() // 1000)
+        return _EPOCH + timedelta(0, 0, self.timestamp_ns() // 1000)  # (positional: faster)
 
     # -- scheduling -----------------------------------------------------------
 
@@ -349,6 +350,12 @@ class LiveClock(Clock):
     def __init__(self) -> None:
         super().__init__()
         self._wakeup: asyncio.Event | None = None
+        if type(self).timestamp_ns is LiveClock.timestamp_ns:
+            # read on every order, several times: the builtins themselves, without a method
+            # call (datetime.now reads the same wall clock and truncates to the microsecond)
+            self.timestamp_ns = time.time_ns  # type: ignore[method-assign]
+            if type(self).utc_now is Clock.utc_now:
+                self.utc_now = partial(datetime.now, UTC)  # type: ignore[method-assign]
 
     def timestamp_ns(self) -> int:
         """Wall-clock now (``time.time_ns()``)."""

@@ -28,6 +28,8 @@ from omoitrade.core.errors import ValidationError
 
 _RAND_BITS = 74  # rand_a (12 bits) + rand_b (62 bits) of RFC 9562 UUIDv7
 _RAND_LIMIT = 1 << _RAND_BITS
+_RAND_A_MASK = (1 << 12) - 1
+_RAND_B_MASK = (1 << 62) - 1
 
 
 class IdGenerator:
@@ -37,7 +39,7 @@ class IdGenerator:
     by one generator are strictly increasing (RFC 9562, method 2).
     """
 
-    __slots__ = ("_last_ms", "_last_rand", "_lock", "_now_ns", "_random")
+    __slots__ = ("_last", "_last_ms", "_lock", "_now_ns", "_random")
 
     def __init__(
         self,
@@ -51,7 +53,7 @@ class IdGenerator:
             random.Random(seed) if seed is not None else random.SystemRandom()
         )
         self._last_ms = -1
-        self._last_rand = 0
+        self._last = _encode(-1, 0)  # the last value made: _last_ms's, counter included
         # API worker threads share the default generator; a component of the single-
         # threaded trading core may do without the lock (``thread_safe=False``).
         self._lock = threading.Lock() if thread_safe else None
@@ -66,22 +68,35 @@ class IdGenerator:
 
     def _next_locked(self) -> int:
         ms = self._now_ns() // 1_000_000
+        last = self._last
+        if ms <= self._last_ms and last & _RAND_B_MASK != _RAND_B_MASK:
+            # the counter's increment, when it does not carry out of rand_b: the value + 1
+            last += 1
+            self._last = last
+            return last
         if ms <= self._last_ms:
             ms = self._last_ms
-            rand = self._last_rand + 1
+            rand = ((last >> 64) & _RAND_A_MASK) << 62 | (last & _RAND_B_MASK)
+            rand += 1
             if rand >= _RAND_LIMIT:  # the counter ran out within one millisecond
                 ms += 1
                 rand = self._random.getrandbits(_RAND_BITS - 1)
         else:
             # leave headroom so the counter rarely overflows within a millisecond
             rand = self._random.getrandbits(_RAND_BITS - 1)
-        self._last_ms, self._last_rand = ms, rand
-        rand_a = rand >> 62
-        rand_b = rand & ((1 << 62) - 1)
-        return (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+        self._last_ms = ms
+        last = self._last = _encode(ms, rand)
+        return last
 
     def next_uuid(self) -> UUID:
         return UUID(int=self.next_int())
+
+
+def _encode(ms: int, rand: int) -> int:
+    """The UUIDv7 of a millisecond and a 74-bit counter (rand_a: its top 12 bits)."""
+    rand_a = rand >> 62
+    rand_b = rand & _RAND_B_MASK
+    return (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
 
 
 _default_generator = IdGenerator()
@@ -113,7 +128,10 @@ class UuidIdentifier(UUID):
     @classmethod
     def new(cls, generator: IdGenerator | None = None) -> Self:
         """A new identifier from ``generator`` (wall clock and system randomness by default)."""
-        value = (generator or _default_generator).next_int()  # a valid 128-bit UUIDv7
+        if generator is None:
+            generator = _default_generator
+        # a valid 128-bit UUIDv7 (without the lock's detour when the generator has none)
+        value = generator._next_locked() if generator._lock is None else generator.next_int()
         identifier = object.__new__(cls)
         _set_int(identifier, value)  # the slots' own setters: UUID refuses setattr
         _set_safe(identifier, _UNKNOWN)

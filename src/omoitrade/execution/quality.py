@@ -207,6 +207,9 @@ class ExecutionQuality:
             arrival,
             limit_price,
             self._clock.timestamp_ns(),
+            None,
+            [],  # (given: cheaper than the default factory)
+            ZERO,
         )
 
     def acknowledged_if_known(self, order_id: OrderId) -> None:

@@ -22,11 +22,11 @@ from omoitrade.model.events import (
     OrderFilled,
     OrderPartiallyFilled,
     OrderRejected,
-    assemble,
+    assembler,
 )
 from omoitrade.model.identifiers import EventId, TradeId
 from omoitrade.model.orders import Order
-from omoitrade.model.trades import Trade
+from omoitrade.model.trades import make_trade
 from omoitrade.model.venue import (
     AmendOrder,
     CancelOrder,
@@ -48,11 +48,15 @@ _DONE = {ExecType.CANCELLED: "cancelled", ExecType.EXPIRED: "expired"}
 # Enum members as module constants: the hot path reads a global, not a class attribute.
 _TRADE = ExecType.TRADE
 _NEW = ExecType.NEW
+_REPLACED = ExecType.REPLACED
 _FILLED = OrderStatus.FILLED
 _PENDING = OrderStatus.PENDING
 # Which in-flight command a report of each kind answers (see ``_settle``).
 _ANSWERS_SUBMIT = frozenset((ExecType.NEW, ExecType.REJECTED, ExecType.TRADE, ExecType.STATUS))
 _ANSWERS_CANCEL = frozenset((ExecType.CANCELLED, ExecType.EXPIRED))
+# Events made from values the order and its trade have checked: assembled, not re-checked.
+_accepted, _filled = assembler(OrderAccepted), assembler(OrderFilled)
+_partially_filled = assembler(OrderPartiallyFilled)
 
 
 @dataclass(slots=True)
@@ -197,26 +201,24 @@ class ReportHandling:
         at = r.timestamp
         events = self._acknowledged(order, r)
         order_id = order.id
-        trade = Trade(
-            id=TradeId.new(m.ids),
-            order_id=order.id,
-            instrument_id=order.instrument_id,
-            side=order.side,
-            execution_price=price,
-            quantity=quantity,
-            exchange_trade_id=trade_id,
-            executed_at=at,
-            commission=r.commission,
+        trade = make_trade(
+            TradeId.new(m.ids),
+            order_id,
+            order.instrument_id,
+            order.side,
+            price,
+            quantity,
+            trade_id,
+            at,
+            r.commission,
         )
         status = order.apply_trade(trade)
         applied.add(trade_id)
         # The Trade checked price and quantity (positive Decimals): quality need not again.
         self._quality.trusted_fill(order_id, trade.execution_price, trade.quantity)
-        event_type = OrderFilled if status is _FILLED else OrderPartiallyFilled
         # Every value comes from the checked Trade and Order: assembled, not re-checked.
         events.append(
-            assemble(
-                event_type,
+            (_filled if status is _FILLED else _partially_filled)(
                 event_id=EventId.new(m.ids),
                 occurred_at=trade.executed_at,
                 order_id=order_id,
@@ -249,8 +251,7 @@ class ReportHandling:
         order.acknowledge(venue_order_id, at)
         order_id = order.id
         self._quality.acknowledged_if_known(order_id)
-        accepted = assemble(  # from the order, which just checked the id and the time
-            OrderAccepted,
+        accepted = _accepted(  # from the order, which just checked the id and the time
             event_id=EventId.new(self.manager.ids),
             occurred_at=at,
             order_id=order_id,
@@ -266,7 +267,7 @@ class ReportHandling:
                 in_flight.pop((order, "SubmitOrder"), None)
             if kind in _ANSWERS_CANCEL or not order.is_open:
                 in_flight.pop((order, "CancelOrder"), None)
-            if kind is ExecType.REPLACED:
+            if kind is _REPLACED:
                 in_flight.pop((order, "AmendOrder"), None)
 
     # --- commands without an answer ---------------------------------------------------------

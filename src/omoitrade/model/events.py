@@ -12,7 +12,7 @@ import json
 import math
 import typing
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
@@ -34,7 +34,7 @@ from omoitrade.model.enums import (
     TimeInForce,
     TradePhase,
 )
-from omoitrade.model.fields import normalize_fields
+from omoitrade.model.fields import normalize_fields, slot_builder
 from omoitrade.model.identifiers import (
     ClientOrderId,
     EventId,
@@ -425,40 +425,17 @@ def assemble(cls: type[_E], **values: Any) -> _E:
     would only repeat those checks. A field without a default must be given, and an
     unknown one raises (TypeError). Everywhere else, call the class itself.
     """
-    builder = _BUILDERS.get(cls)
-    if builder is None:
-        builder = _BUILDERS[cls] = _builder(cls)
-    event: _E = builder(**values)
+    event: _E = assembler(cls)(**values)
     return event
 
 
-def _builder(cls: type) -> Callable[..., Any]:
-    """A function taking the class's fields as keywords that sets its slots directly.
-
-    Generated once per class (as :mod:`dataclasses` generates ``__init__``); the slots'
-    own setters bypass the frozen class's ``__setattr__``.
-    """
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    params, lines = [], []
-    for index, field in enumerate(fields(cls)):
-        namespace[f"_s{index}"] = getattr(cls, field.name).__set__
-        if field.default is not MISSING:
-            namespace[f"_d{index}"] = field.default
-            params.append(f"{field.name}=_d{index}")
-        elif field.default_factory is not MISSING:
-            namespace[f"_f{index}"] = field.default_factory
-            params.append(f"{field.name}=None")
-            lines.append(f"    if {field.name} is None: {field.name} = _f{index}()")
-        else:
-            params.append(field.name)
-        lines.append(f"    _s{index}(e, {field.name})")
-    required = [p for p in params if "=" not in p]
-    optional = [p for p in params if "=" in p]
-    header = f"def build(*, {', '.join(required + optional)}):"
-    source = "\n".join([header, "    e = _new(_cls)", *lines, "    return e"])
-    exec(source, namespace)  # field names are identifiers; values come via the namespace
-    build: Callable[..., Any] = namespace["build"]
-    return build
+def assembler(cls: type[_E]) -> Callable[..., _E]:
+    """The function :func:`assemble` calls for ``cls`` (the same keywords): a producer on
+    the hot path may keep it, and call it without looking it up each time."""
+    builder = _BUILDERS.get(cls)
+    if builder is None:
+        builder = _BUILDERS[cls] = slot_builder(cls)
+    return builder
 
 
 # --- JSON -----------------------------------------------------------------------------------

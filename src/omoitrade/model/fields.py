@@ -24,7 +24,7 @@ import math
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -235,3 +235,33 @@ def normalize_fields(instance: Any) -> None:
     if normalize is None:
         normalize = _NORMALIZERS[cls] = _compile(cls)
     normalize(instance)
+
+
+def slot_builder(cls: type) -> Callable[..., Any]:
+    """A function taking a slotted dataclass's fields as keywords that sets its slots
+    directly, without ``__post_init__`` (so without its checks: for values already checked).
+
+    Generate it once per class (as :mod:`dataclasses` generates ``__init__``); the slots'
+    own setters bypass a frozen class's ``__setattr__``.
+    """
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    params, lines = [], []
+    for index, field in enumerate(fields(cls)):
+        namespace[f"_s{index}"] = getattr(cls, field.name).__set__
+        if field.default is not MISSING:
+            namespace[f"_d{index}"] = field.default
+            params.append(f"{field.name}=_d{index}")
+        elif field.default_factory is not MISSING:
+            namespace[f"_f{index}"] = field.default_factory
+            params.append(f"{field.name}=None")
+            lines.append(f"    if {field.name} is None: {field.name} = _f{index}()")
+        else:
+            params.append(field.name)
+        lines.append(f"    _s{index}(e, {field.name})")
+    required = [p for p in params if "=" not in p]
+    optional = [p for p in params if "=" in p]
+    header = f"def build(*, {', '.join(required + optional)}):"
+    source = "\n".join([header, "    e = _new(_cls)", *lines, "    return e"])
+    exec(source, namespace)  # field names are identifiers; values come via the namespace
+    build: Callable[..., Any] = namespace["build"]
+    return build

@@ -82,7 +82,7 @@ def require_non_negative(field: str, value: Decimal) -> None:
 
 
 def _step(step: Decimal) -> Decimal:
-    checked = to_decimal("step", step)
+    checked = _comparable("step", step)
     if checked <= 0:
         raise ValidationError("step", "must be greater than 0", step)
     return checked
@@ -102,7 +102,7 @@ def _ratio(value: Decimal, step: Decimal) -> tuple[int, int]:
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:
     """Whether ``value`` is a whole number of ``step`` (exactly); ``step`` must be positive."""
-    numerator, denominator = _ratio(to_decimal("value", value), _step(step))
+    numerator, denominator = _ratio(_comparable("value", value), _step(step))
     return numerator % denominator == 0
 
 

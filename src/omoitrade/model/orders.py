@@ -10,7 +10,7 @@ digits); FILLED, CANCELLED and REJECTED are terminal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
@@ -39,6 +39,11 @@ from omoitrade.model.trades import Trade
 
 _AVERAGE_PRECISION = 60  # digits of the average fill price, far beyond any venue's grid
 _AVERAGE = Context(prec=_AVERAGE_PRECISION, traps=[InvalidOperation, DivisionByZero, Overflow])
+_TERMINAL = ORDER_LIFECYCLE.terminal  # the lifecycle's terminal states (a frozenset)
+_FILL, _PARTIAL_FILL = OrderTrigger.FILL, OrderTrigger.PARTIAL_FILL
+_SUBMIT = OrderTrigger.SUBMIT
+_FILLED = OrderStatus.FILLED
+_ACKNOWLEDGEABLE = frozenset((OrderStatus.SUBMITTED, OrderStatus.PARTIAL))
 
 
 class OrderInvalid(ValidationError):
@@ -76,8 +81,16 @@ class Order:
 
     def __post_init__(self) -> None:
         normalize_fields(self)
-        for name in ("created_at", "submitted_at", "filled_at", "updated_at"):
-            require_utc(name, getattr(self, name))
+        created = self.created_at
+        if not (  # a new order's usual times, which require_utc passes at once
+            type(created) is datetime
+            and created.tzinfo is UTC
+            and self.submitted_at is None
+            and self.filled_at is None
+            and self.updated_at is None
+        ):
+            for name in ("created_at", "submitted_at", "filled_at", "updated_at"):
+                require_utc(name, getattr(self, name))
         if self.updated_at is None:
             self.updated_at = self.created_at
 
@@ -85,15 +98,15 @@ class Order:
     @property
     def leaves_quantity(self) -> Decimal:
         """What is still to be filled while the order is open (zero once terminal)."""
-        return ZERO if self.is_terminal else self.quantity - self.filled_quantity
+        return ZERO if self.status in _TERMINAL else self.quantity - self.filled_quantity
 
     @property
     def is_terminal(self) -> bool:
-        return ORDER_LIFECYCLE.is_terminal(self.status)
+        return self.status in _TERMINAL
 
     @property
     def is_open(self) -> bool:
-        return not self.is_terminal
+        return self.status not in _TERMINAL  # read on every report: no detour
 
     # --- lifecycle ------------------------------------------------------------------------
     # Every mutator normalizes its arguments first (Decimals bounded and exact, timestamps
@@ -101,16 +114,21 @@ class Order:
     def submit(self, at: datetime, exchange_order_id: VenueOrderId | str | None = None) -> None:
         """PENDING -> SUBMITTED: the order has been sent to its venue."""
         venue_id = None if exchange_order_id is None else _venue_order_id(exchange_order_id)
-        self._move(OrderTrigger.SUBMIT, at)
+        self._move(_SUBMIT, at)
         self.submitted_at = at
         if venue_id is not None:
             self.exchange_order_id = venue_id
 
     def acknowledge(self, exchange_order_id: VenueOrderId | str, at: datetime) -> None:
         """Record the venue's id for a submitted order (no state change)."""
-        venue_id = _venue_order_id(exchange_order_id)
-        require_timestamp("at", at)
-        if self.status not in (OrderStatus.SUBMITTED, OrderStatus.PARTIAL):
+        venue_id = (  # an id of exactly its kind is taken as it is
+            exchange_order_id
+            if type(exchange_order_id) is VenueOrderId
+            else _venue_order_id(exchange_order_id)
+        )
+        if type(at) is not datetime or at.tzinfo is not UTC:  # (else it passes at once)
+            require_timestamp("at", at)
+        if self.status not in _ACKNOWLEDGEABLE:
             raise ValidationError(
                 "status", f"must be SUBMITTED or PARTIAL to acknowledge, is {self.status}"
             )
@@ -147,7 +165,7 @@ class Order:
     ) -> OrderStatus:
         """Apply a fill whose values are checked (positive, exact, UTC)."""
         new_filled = EXACT.add(self.filled_quantity, quantity)  # never rounded
-        trigger = OrderTrigger.FILL if new_filled == self.quantity else OrderTrigger.PARTIAL_FILL
+        trigger = _FILL if new_filled == self.quantity else _PARTIAL_FILL
         next_status = ORDER_LIFECYCLE.next_state(self.status, trigger)
         if new_filled > self.quantity:
             raise ValidationError(
@@ -166,7 +184,7 @@ class Order:
         self.commission = commission
         self.status = next_status
         self.updated_at = at
-        if next_status is OrderStatus.FILLED:
+        if next_status is _FILLED:
             self.filled_at = at
         return next_status
 
@@ -177,11 +195,15 @@ class Order:
         """
         if not isinstance(trade, Trade):
             raise ValidationError("trade", "must be a Trade", trade)
-        if trade.order_id != self.id:
+        # (the same id objects, usually: an identity test spares UUID's __eq__)
+        if trade.order_id is not self.id and trade.order_id != self.id:
             raise ValidationError(
                 "trade.order_id", f"must be {self.id}, the id of its order", trade.order_id
             )
-        if trade.instrument_id != self.instrument_id:
+        if (
+            trade.instrument_id is not self.instrument_id
+            and trade.instrument_id != self.instrument_id
+        ):
             raise ValidationError(
                 "trade.instrument_id",
                 f"must be {self.instrument_id} like its order",
@@ -246,7 +268,8 @@ class Order:
         self.reject_reason = reason
 
     def _move(self, trigger: OrderTrigger, at: datetime) -> None:
-        require_timestamp("at", at)
+        if type(at) is not datetime or at.tzinfo is not UTC:  # (else it passes at once)
+            require_timestamp("at", at)
         self.status = ORDER_LIFECYCLE.next_state(self.status, trigger)
         self.updated_at = at
 
@@ -266,31 +289,42 @@ def _require_reason(reason: object) -> None:
 def order_violations(order: Order, instrument: Instrument) -> list[OrderInvalid]:
     """Every rule ``order`` breaks against ``instrument`` (empty when valid)."""
     found: list[OrderInvalid] = []
-
-    def broken(field: str, rule: str, value: object = None) -> None:
-        found.append(OrderInvalid(field, rule, value))
-
-    if order.instrument_id != instrument.id:
-        broken("instrument_id", f"does not match the instrument {instrument}", order.instrument_id)
+    instrument_id = order.instrument_id
+    # (the same id object, usually: an identity test spares UUID's __eq__)
+    if instrument_id is not instrument.id and instrument_id != instrument.id:
+        found.append(
+            OrderInvalid(
+                "instrument_id", f"does not match the instrument {instrument}", instrument_id
+            )
+        )
     elif not instrument.is_active:
-        broken("instrument_id", f"instrument {instrument} is not active", order.instrument_id)
-    for rule in instrument.quantity_rules(order.quantity):
-        broken("quantity", rule, order.quantity)
-    needs_price = order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
-    needs_stop = order.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+        found.append(
+            OrderInvalid("instrument_id", f"instrument {instrument} is not active", instrument_id)
+        )
+    quantity = order.quantity
+    for rule in instrument.quantity_rules(quantity):
+        found.append(OrderInvalid("quantity", rule, quantity))
+    order_type, price, stop_price = order.order_type, order.price, order.stop_price
+    if price is None and stop_price is None and order_type not in _PRICED:
+        return found  # a market order: no price to have, none given
     for field, needed, value in (
-        ("price", needs_price, order.price),
-        ("stop_price", needs_stop, order.stop_price),
+        ("price", order_type in _NEEDS_PRICE, price),
+        ("stop_price", order_type in _NEEDS_STOP, stop_price),
     ):
         if needed and value is None:
-            broken(field, f"is required for a {order.order_type} order")
+            found.append(OrderInvalid(field, f"is required for a {order_type} order"))
         elif not needed and value is not None:
-            broken(field, f"must be empty for a {order.order_type} order", value)
+            found.append(OrderInvalid(field, f"must be empty for a {order_type} order", value))
         elif value is not None:
             price_rule = instrument.price_rule(value)
             if price_rule is not None:
-                broken(field, price_rule, value)
+                found.append(OrderInvalid(field, price_rule, value))
     return found
+
+
+_NEEDS_PRICE = frozenset((OrderType.LIMIT, OrderType.STOP_LIMIT))
+_NEEDS_STOP = frozenset((OrderType.STOP, OrderType.STOP_LIMIT))
+_PRICED = _NEEDS_PRICE | _NEEDS_STOP
 
 
 def check_order(order: Order, instrument: Instrument) -> None:

@@ -40,6 +40,9 @@ from omoitrade.portfolio.lots import FifoLots
 ONE = Decimal(1)
 _AVERAGE = Context(prec=28)  # average entry price is for display; the basis stays exact
 _new = object.__new__
+# enum members bound once: reading one off its class costs ten times a module constant
+_BUY = OrderSide.BUY
+_LONG, _SHORT, _FLAT = PositionSide.LONG, PositionSide.SHORT, PositionSide.FLAT
 
 
 def margin_rate(instrument: Instrument) -> Decimal:
@@ -187,7 +190,7 @@ class PositionBook:
         from ``ids``, only when the fill opens one).
         """
         result = FillResult()
-        delta = quantity if side is OrderSide.BUY else -quantity
+        delta = quantity if side is _BUY else -quantity
         signed = before = self.signed_quantity
         cost = old_cost = self.cost_basis
         position = self.position
@@ -245,7 +248,7 @@ class PositionBook:
             _describe_flat(closed, at)
         if position is not closed:
             if signed:
-                position.side = PositionSide.LONG if signed > 0 else PositionSide.SHORT
+                position.side = _LONG if signed > 0 else _SHORT
                 position.quantity = size
                 position.average_entry_price = _AVERAGE.divide(abs(cost), size)
                 position.updated_at = at
@@ -299,7 +302,7 @@ class PositionBook:
         position.portfolio_id = self.portfolio_id
         position.instrument_id = self.instrument.id
         position.opened_at = at
-        position.side = PositionSide.FLAT
+        position.side = _FLAT
         position.quantity = ZERO
         position.average_entry_price = None
         position.current_price = None
@@ -332,7 +335,7 @@ class PositionBook:
 
 def _describe_flat(position: Position, at: datetime) -> None:
     """Mark ``position`` closed (FLAT, nothing held, nothing unrealized) at ``at``."""
-    position.side = PositionSide.FLAT
+    position.side = _FLAT
     position.quantity = ZERO
     position.average_entry_price = None
     position.unrealized_pnl = ZERO

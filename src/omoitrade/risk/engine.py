@@ -63,6 +63,7 @@ from omoitrade.risk.var import ExposureReport, VarReport, exposure_report, portf
 from omoitrade.risk.view import RiskView
 
 _log = logging.getLogger("omoitrade.risk.engine")
+_ACTIVE = TradingState.ACTIVE
 
 _LOSS_CODES = {
     LimitType.MAX_DAILY_LOSS: ReasonCode.DAILY_LOSS,
@@ -296,7 +297,7 @@ class RiskEngine:
 
     def _check_state(self, ctx: OrderContext) -> Sequence[Rejection]:
         state = self.states.effective(ctx.order.portfolio_id)
-        if state is TradingState.ACTIVE:
+        if state is _ACTIVE:  # (a module constant: cheaper than the class's member)
             return PASS
         amend_of = ctx.amend_of
         if state is TradingState.HALTED:

@@ -40,7 +40,7 @@ from omoitrade.model.risk import EquityMarks, RiskLimit
 from omoitrade.model.venue import MarketData, VenueAdapter
 from omoitrade.portfolio.ledger import PortfolioLedger
 from omoitrade.portfolio.reconciliation import Reconciler, ReconciliationResult
-from omoitrade.risk import RiskConfig, RiskDecision, RiskEngine, TradingState
+from omoitrade.risk import APPROVED, RiskConfig, RiskDecision, RiskEngine, TradingState
 from omoitrade.store import Database
 
 FILL_TOPICS = "events.order.*filled"
@@ -208,7 +208,7 @@ class TradingNode:
             decision = self.risk.check_amend(
                 before, quantity=order.quantity, price=order.price, stop_price=order.stop_price
             )
-        return _rejection(decision)
+        return None if decision is APPROVED else _rejection(decision)  # approved: at once
 
     def _persist(self, event: DomainEvent) -> None:
         """Risk events go to the event store (the kill switch must survive a restart)."""
@@ -228,8 +228,8 @@ class TradingNode:
     def on_market_data(self, data: MarketData) -> None:
         """Quotes mark the ledger and set the reference price; trades set it too."""
         if isinstance(data, Quote):
-            self.prices[data.instrument_id] = data.mid
-            self.ledger.mark_quote(data)
+            mid = self.prices[data.instrument_id] = data.mid
+            self.ledger.mark(data.instrument_id, mid, data.timestamp)  # mark_quote, mid once
         elif isinstance(data, TradeTick):
             self.prices[data.instrument_id] = data.price
 

@@ -59,6 +59,33 @@ def test_utc_now_truncates_sub_microsecond_nanoseconds() -> None:
     assert SimulatedClock(1_999).utc_now() == datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    second=st.integers(min_value=0, max_value=4_102_444_800),  # up to 2100
+    offset_ns=st.sampled_from([0, 1, 999, 1_000, 999_999_000, 999_999_999])
+    | st.integers(min_value=0, max_value=999_999_999),
+)
+def test_utc_now_is_exact_around_second_boundaries(second: int, offset_ns: int) -> None:
+    ns = second * 1_000_000_000 + offset_ns
+    expected = datetime.fromtimestamp(second, UTC).replace(microsecond=offset_ns // 1_000)
+
+    now = SimulatedClock(ns).utc_now()
+
+    assert now == expected
+    assert now.tzinfo is UTC and type(now) is datetime
+
+
+def test_live_clock_utc_now_is_between_the_readings_around_it() -> None:
+    clock = LiveClock()
+    before = clock.timestamp_ns() // 1_000
+    now = clock.utc_now()
+    after = clock.timestamp_ns() // 1_000
+
+    micros = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert before <= micros <= after
+    assert now.tzinfo is UTC
+
+
 def test_time_event_is_frozen_with_slots() -> None:
     event = TimeEvent(name="x", scheduled_ns=1, fired_ns=2)
 

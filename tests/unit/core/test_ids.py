@@ -114,13 +114,64 @@ def test_identifiers_keep_increasing_when_the_clock_steps_back() -> None:
 def test_counter_overflow_within_a_millisecond_moves_to_the_next_millisecond() -> None:
     generator = IdGenerator(fixed(NOW_NS), seed=5)
     before = generator.next_int()
-    generator._last_rand = ids._RAND_LIMIT - 1  # as if the counter ran out
+    generator._last |= ids._RAND_A_MASK << 64 | ids._RAND_B_MASK  # as if the counter ran out
 
     after = generator.next_int()
 
     assert after > before
     assert after >> 80 == NOW_MS + 1
     assert uuid.UUID(int=after).version == 7
+
+
+def test_the_counter_carries_from_rand_b_into_rand_a_within_a_millisecond() -> None:
+    generator = IdGenerator(fixed(NOW_NS), seed=5)
+    before = generator.next_int()
+    generator._last |= ids._RAND_B_MASK  # rand_b at its largest: the next one carries
+
+    carried = generator.next_int()
+    following = generator.next_int()
+
+    assert carried >> 80 == following >> 80 == NOW_MS
+    assert (carried >> 64) & ids._RAND_A_MASK == ((before >> 64) & ids._RAND_A_MASK) + 1
+    assert carried & ids._RAND_B_MASK == 0
+    assert following == carried + 1
+    assert uuid.UUID(int=carried).version == uuid.UUID(int=carried).version == 7
+    assert uuid.UUID(int=carried).variant == uuid.RFC_4122
+
+
+class CountingReference:
+    """The generator's algorithm spelled out (a counter of 74 bits incremented within a
+    millisecond): the fast path must give exactly its values for a seed and a clock."""
+
+    def __init__(self, now_ns: Callable[[], int], seed: int) -> None:
+        self.now_ns, self.random = now_ns, random.Random(seed)
+        self.last_ms, self.last_rand = -1, 0
+
+    def next_int(self) -> int:
+        ms = self.now_ns() // 1_000_000
+        if ms <= self.last_ms:
+            ms, rand = self.last_ms, self.last_rand + 1
+            if rand >= ids._RAND_LIMIT:
+                ms, rand = ms + 1, self.random.getrandbits(ids._RAND_BITS - 1)
+        else:
+            rand = self.random.getrandbits(ids._RAND_BITS - 1)
+        self.last_ms, self.last_rand = ms, rand
+        rand_a, rand_b = rand >> 62, rand & ((1 << 62) - 1)
+        return (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=2**32),
+    steps_ns=st.lists(st.integers(min_value=-2_000_000, max_value=2_000_000), max_size=80),
+)
+def test_a_seeded_generator_makes_the_reference_values(seed: int, steps_ns: list[int]) -> None:
+    clock = Ticker(NOW_NS)
+    generator, reference = IdGenerator(clock, seed=seed), CountingReference(clock, seed)
+    for step in [0, *steps_ns]:
+        clock.ns += step
+        assert generator.next_int() == reference.next_int()
+        assert generator.next_int() == reference.next_int()  # within the same millisecond
 
 
 @settings(max_examples=60, deadline=None)

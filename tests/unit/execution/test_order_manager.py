@@ -395,3 +395,24 @@ def test_a_finished_order_only_the_journal_remembers_is_still_idempotent() -> No
         restarted.submit(replace(request, quantity=D("0.4")))
     assert len(desk.venue.commands) == 1
     assert len(desk.journal.events) == writes
+
+
+def test_the_submit_command_is_what_its_constructor_makes_of_the_order() -> None:
+    desk = Desk()
+    order = desk.buy("cmd", "0.1", "41000.00")
+
+    (command,) = desk.venue.commands
+
+    assert type(command) is SubmitOrder
+    assert command == SubmitOrder(
+        account_id=ME,
+        client_order_id=order.client_order_id,
+        instrument_id=order.instrument_id,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        time_in_force=order.time_in_force,
+        price=order.price,
+        stop_price=order.stop_price,
+    )
+    assert (command.post_only, command.oco_group) == (False, None)  # the defaults

@@ -169,8 +169,11 @@ class SimulatedExchange:
             self._route("cancel" if isinstance(command, CancelOrder) else "amend", command)
 
     def submit(self, command: SubmitOrder) -> None:
-        if self._ack_ns <= 0:
-            self._submit(command)  # the order path's hot case: no delay line at all
+        if self._ack_ns <= 0:  # the order path's hot case: no delay line at all
+            if self._enforce_balances:
+                self._submit(command)
+            else:
+                self._route("submit", command)  # (what _submit comes to: no funding check)
         else:
             self._to_venue.call(self._ack_ns, self._submit, command)
 
