@@ -228,6 +228,7 @@ class OrderManager:
             time_in_force=request.time_in_force,
             signal_id=request.signal_id,
             created_at=now,
+            oco_group=request.oco_group,
         )
         events: list[DomainEvent] = [self._submitted_event(order)]
         problem = self._problem(order, instrument)
@@ -458,6 +459,8 @@ class OrderManager:
             time_in_force=order.time_in_force,
             price=order.price,
             stop_price=order.stop_price,
+            post_only=False,
+            oco_group=order.oco_group,
         )
         self.send(order, command)
 
@@ -503,6 +506,7 @@ class OrderManager:
             price=order.price,
             stop_price=order.stop_price,
             signal_id=order.signal_id,
+            oco_group=order.oco_group,
         )
 
     def _problem(

@@ -40,6 +40,7 @@ class OrderRequest:
     signal_id: SignalId | None = None
     strategy_id: StrategyId | None = None  # for execution quality by strategy
     arrival_price: Decimal | None = None  # the mid at decision time (else the mid now)
+    oco_group: str | None = None  # one-cancels-other with the orders sharing it
 
     def same_order(self, order: Order) -> bool:
         """Whether ``order`` is what this request asks for (for idempotent resubmits)."""
@@ -53,6 +54,7 @@ class OrderRequest:
             and order.stop_price == self.stop_price
             and order.time_in_force == self.time_in_force
             and order.signal_id == self.signal_id
+            and order.oco_group == self.oco_group
         )
 
 

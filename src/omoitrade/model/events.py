@@ -116,6 +116,7 @@ class OrderSubmitted(OrderEvent):
     price: Decimal | None = None
     stop_price: Decimal | None = None
     signal_id: SignalId | None = None
+    oco_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -78,6 +78,7 @@ class Order:
     submitted_at: datetime | None = None
     filled_at: datetime | None = None
     updated_at: datetime | None = None
+    oco_group: str | None = None  # orders sharing it are one-cancels-other at the venue
 
     def __post_init__(self) -> None:
         normalize_fields(self)
@@ -93,6 +94,9 @@ class Order:
                 require_utc(name, getattr(self, name))
         if self.updated_at is None:
             self.updated_at = self.created_at
+        group = self.oco_group
+        if group is not None and not (isinstance(group, str) and 0 < len(group) <= 64):
+            raise ValidationError("oco_group", "must be a text of 1 to 64 characters", group)
 
     # --- derived values -------------------------------------------------------------------
     @property

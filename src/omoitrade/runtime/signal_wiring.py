@@ -44,6 +44,7 @@ class NodeOrders:
         stop_price: Decimal | None = None,
         signal_id: SignalId | None = None,
         strategy_id: StrategyId | None = None,
+        oco_group: str | None = None,
     ) -> Order:
         return self._orders.submit(
             OrderRequest(
@@ -57,6 +58,7 @@ class NodeOrders:
                 stop_price=stop_price,
                 signal_id=signal_id,
                 strategy_id=strategy_id,
+                oco_group=oco_group,
             )
         )
 

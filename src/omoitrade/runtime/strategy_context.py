@@ -234,7 +234,9 @@ class NodeStrategyContext:
         suffix = "" if not tag else "-" + "".join(c for c in tag if c.isalnum())[:8]
         return ClientOrderId(f"{self._prefix}-{number}{suffix}")
 
-    def _place(self, cid: ClientOrderId, intent: OrderIntent) -> Order:
+    def _place(
+        self, cid: ClientOrderId, intent: OrderIntent, oco_group: str | None = None
+    ) -> Order:
         return self.node.orders.submit(
             OrderRequest(
                 self.portfolio_id,
@@ -247,6 +249,7 @@ class NodeStrategyContext:
                 stop_price=intent.stop_price,
                 time_in_force=intent.time_in_force,
                 strategy_id=self.strategy_id,
+                oco_group=oco_group,
             )
         )
 
@@ -272,11 +275,13 @@ class NodeStrategyContext:
         entry = bracket.intent.entry
         side = OrderSide.SELL if entry.side is OrderSide.BUY else OrderSide.BUY
         profit, stop = self._next_id("tp"), self._next_id("sl")
+        group = f"oco-{profit}"[:64]  # the venue cancels one when the other fills
         self._place(
             profit,
             OrderIntent(
                 entry.instrument_id, side, quantity, OrderType.LIMIT, bracket.intent.take_profit
             ),
+            group,
         )
         self._place(
             stop,
@@ -287,6 +292,7 @@ class NodeStrategyContext:
                 OrderType.STOP,
                 stop_price=bracket.intent.stop_loss,
             ),
+            group,
         )
         self._exit_of[profit], self._exit_of[stop] = stop, profit
         bracket.exits = (profit, stop)

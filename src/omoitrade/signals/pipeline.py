@@ -322,7 +322,7 @@ class SignalPipeline:
             self._place(
                 trade, Role.STOP_LOSS, trade.exit_side, OrderType.STOP, quantity, stop_price=stop
             )
-        target = _on_tick(signal.take_profit, trade, away=False)
+        target = trade.target_price = _on_tick(signal.take_profit, trade, away=False)
         if target is not None:
             self._place(
                 trade, Role.TAKE_PROFIT, trade.exit_side, OrderType.LIMIT, quantity, price=target
@@ -379,7 +379,7 @@ class SignalPipeline:
             if role is Role.ENTRY:
                 self._entry_failed(trade, f"entry order ended: {reason}")
             else:
-                self._exit_order_ended(trade, role, reason, isinstance(event, OrderRejected))
+                self._exit_order_ended(trade, role, cid, isinstance(event, OrderRejected))
         elif (
             isinstance(event, OrderAmended)
             and role is Role.STOP_LOSS
@@ -401,13 +401,33 @@ class SignalPipeline:
         if trade.entry_done and trade.open_quantity <= 0:
             self._settle(trade)
 
-    def _exit_order_ended(self, trade: SignalTrade, role: Role, reason: str, refused: bool) -> None:
+    def _exit_order_ended(
+        self, trade: SignalTrade, role: Role, cid: ClientOrderId, refused: bool
+    ) -> None:
+        ours = cid in trade.cancelling  # we cancelled it (else the venue or someone else did)
+        trade.cancelling.discard(cid)
         if trade.exit_pending and not any(trade.roles[c] in _EXITS for c in trade.working):
             self._send_exit(trade)
+        elif not refused and not ours and role in _EXITS and trade.open_quantity > 0:
+            self._replace_leg(trade, role)  # the venue's OCO took it out after a partial fill
         elif refused and role is Role.STOP_LOSS and trade.open_quantity > 0:
             self._exit(trade, "protection_refused")  # never leave a position without its stop
         elif role is Role.EXIT and trade.open_quantity > 0 and refused:
             trade.exit_pending = False  # the exit itself was refused: it is retried on request
+
+    def _replace_leg(self, trade: SignalTrade, role: Role) -> None:
+        """Put a stop or target back for what is still open (same level, same OCO group)."""
+        trade.version += 1
+        if role is Role.STOP_LOSS and trade.stop_price is not None:
+            stop = trade.stop_price
+            self._place(
+                trade, role, trade.exit_side, OrderType.STOP, trade.open_quantity, stop_price=stop
+            )
+        elif role is Role.TAKE_PROFIT and trade.target_price is not None:
+            target = trade.target_price
+            self._place(
+                trade, role, trade.exit_side, OrderType.LIMIT, trade.open_quantity, price=target
+            )
 
     def _held_out(self, trade: SignalTrade) -> None:
         trade.holding_alarm = None
@@ -525,6 +545,7 @@ class SignalPipeline:
                 stop_price=stop_price,
                 signal_id=trade.signal.id,
                 strategy_id=trade.signal.strategy_id,
+                oco_group=f"s-{trade.signal.id}" if role in _EXITS else None,
             )
         except OmoiError:
             trade.working.discard(cid)
@@ -532,10 +553,12 @@ class SignalPipeline:
         return True
 
     def _cancel(self, trade: SignalTrade, cid: ClientOrderId, reason: str) -> None:
+        trade.cancelling.add(cid)
         try:
             self.orders.cancel(trade.plan.portfolio_id, cid, reason)
         except OmoiError:
             trade.working.discard(cid)  # already gone
+            trade.cancelling.discard(cid)
 
     def _amend(
         self,

@@ -37,7 +37,11 @@ class OrderPort(Protocol):
         stop_price: Decimal | None = None,
         signal_id: SignalId | None = None,
         strategy_id: StrategyId | None = None,
-    ) -> Order: ...
+        oco_group: str | None = None,
+    ) -> Order:
+        """Submit an order; ``oco_group`` makes it one-cancels-other at the venue with
+        the orders sharing the group (a stop loss and a take profit)."""
+        ...
 
     def amend(
         self,

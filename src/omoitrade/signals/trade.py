@@ -40,6 +40,8 @@ class SignalTrade:
     cash: Decimal = ZERO  # money in (sells) minus money out (buys)
     commission: Decimal = ZERO
     stop_price: Decimal | None = None  # the working stop loss's trigger
+    target_price: Decimal | None = None  # the working take profit's limit
+    cancelling: set[ClientOrderId] = field(default_factory=set)  # cancels we asked for
     best_price: Decimal | None = None  # for the trailing stop
     exit_reason: str | None = None
     exit_pending: bool = False  # a market exit waits for the protective orders to go

@@ -265,6 +265,7 @@ orders = Table(
     _at("submitted_at", nullable=True),
     _at("filled_at", nullable=True),
     _at("updated_at"),
+    Column("oco_group", String(64)),
     UniqueConstraint("portfolio_id", "client_order_id"),
     Index("ix_orders_status", "status"),
 )

@@ -41,7 +41,8 @@ def test_a_signal_runs_every_phase_and_its_take_profit_cancels_the_stop() -> Non
     assert w.pipeline.trade(w.strategy_id, BTC.id).phase is TradePhase.MANAGEMENT  # type: ignore[union-attr]
     w.rest(TAKER, OrderSide.BUY, "43000.00", "15")  # takes the 42000 asks, then our target
     assert target.status is OrderStatus.FILLED
-    assert stop.status is OrderStatus.CANCELLED and stop.cancel_reason == "one-cancels-other"
+    assert stop.status is OrderStatus.CANCELLED  # by the venue: the pair is one OCO group
+    assert stop.oco_group == target.oco_group == f"s-{signal.id}"
     assert w.phases(signal) == FULL_CYCLE
     settled = w.settled(signal)
     assert settled.realized_pnl == D("0.5") * (D("43000.00") - D("42000.00"))
@@ -64,13 +65,20 @@ def test_the_stop_loss_closes_a_losing_trade_and_cancels_the_target() -> None:
     assert w.pipeline.realized_by_version[(w.strategy_id, 3)] == settled.realized_pnl
 
 
-def test_a_partial_take_profit_shrinks_the_stop_to_what_is_left() -> None:
+def test_after_a_partial_take_profit_a_stop_protects_what_is_left() -> None:
     w = World()
     signal = w.send(w.signal())
     w.rest(TAKER, OrderSide.BUY, "43000.00", "9.7")  # 9.5 left at 42000, then 0.2 of ours
-    stop, target = w.order(signal, Role.STOP_LOSS), w.order(signal, Role.TAKE_PROFIT)
+    first_stop, target = w.order(signal, Role.STOP_LOSS), w.order(signal, Role.TAKE_PROFIT)
     assert (target.status, target.filled_quantity) == (OrderStatus.PARTIAL, D("0.2"))
-    assert stop.quantity == D("0.3") and stop.status is OrderStatus.SUBMITTED
+    assert first_stop.status is OrderStatus.CANCELLED  # the venue's OCO, on the first fill
+    stop = w.order(signal, Role.STOP_LOSS, 1)  # put back for what is left, same group
+    assert (stop.quantity, stop.stop_price, stop.status) == (
+        D("0.3"),
+        D("41000.00"),
+        OrderStatus.SUBMITTED,
+    )
+    assert stop.oco_group == target.oco_group
     assert w.phases(signal)[-1] is TradePhase.SETTLEMENT
     w.rest(TAKER, OrderSide.SELL, "40950.00", "15")
     assert stop.status is OrderStatus.FILLED and target.status is OrderStatus.CANCELLED
