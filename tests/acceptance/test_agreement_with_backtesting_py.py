@@ -80,5 +80,5 @@ def test_the_same_trades_and_the_same_final_equity_as_backtesting_py() -> None:
     assert len(their_fills) == 92  # 46 closed trades; the 47th is still open at the end
     assert our_fills[:92] == their_fills
     assert len(our_fills) == 93 and our_fills[92][1] == OrderSide.BUY.value  # still open
-    final = float(ours.equity[-1].equity)  # the open trade marked at the last close
+    final = float(ours.equity.equity[-1])  # the open trade marked at the last close
     assert final == pytest.approx(theirs["Equity Final [$]"], rel=1e-4)  # within 0.01%

@@ -26,6 +26,7 @@ from functools import partial
 from heapq import merge
 from typing import Any
 
+from omoitrade.backtest.metrics import EquityCurve
 from omoitrade.core.approvals import ApprovalDesk, NamedPolicy
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import SimulatedClock
@@ -106,23 +107,13 @@ class StrategySpec:
         return self.python_class(context, self.params, name=self.name)
 
 
-@dataclass(frozen=True, slots=True)
-class EquitySample:
-    """The portfolio at one bar close."""
-
-    timestamp: datetime
-    equity: Decimal
-    cash: Decimal
-    exposure: Decimal  # gross value of the open positions
-
-
 @dataclass(slots=True)
 class RawRun:
     """What one run produced, for the results and reports."""
 
     orders: list[Order]
     fills: list[Trade]
-    equity: list[EquitySample]
+    equity: EquityCurve  # at every bar close
     events: list[DomainEvent]
     bars: dict[str, list[Bar]]  # by instrument symbol
     paused: list[str]  # strategies paused by an error, with it
@@ -278,7 +269,10 @@ class _Kernel:
         self.runner.start()
         self.router.drain()
         self.previous: dict[Any, Bar] = {}
-        self.equity: list[EquitySample] = []
+        self._times: list[datetime] = []
+        self._equity: list[Decimal] = []
+        self._cash: list[Decimal] = []
+        self._exposure: list[Decimal] = []
         self.bars_by_symbol: dict[str, list[Bar]] = {i.symbol: [] for i in instruments}
         self.bars_seen = 0
         self._decide_at_close = config.fill_model is FillModel.CLOSE
@@ -320,9 +314,10 @@ class _Kernel:
              for p in ledger.positions(portfolio_id)),
             Decimal(0),
         )  # fmt: skip
-        self.equity.append(
-            EquitySample(at, ledger.equity(portfolio_id), ledger.cash(portfolio_id), exposure)
-        )
+        self._times.append(at)
+        self._equity.append(ledger.equity(portfolio_id))
+        self._cash.append(ledger.cash(portfolio_id))
+        self._exposure.append(exposure)
 
     def finish(self) -> RawRun:
         self.runner.stop()
@@ -332,7 +327,9 @@ class _Kernel:
         return RawRun(
             orders=list(self.journal.orders),
             fills=list(self.journal.fills),
-            equity=self.equity,
+            equity=EquityCurve(
+                tuple(self._times), tuple(self._equity), tuple(self._cash), tuple(self._exposure)
+            ),
             events=list(self.journal.events),
             bars=self.bars_by_symbol,
             paused=paused,

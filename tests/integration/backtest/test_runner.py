@@ -71,7 +71,7 @@ FLAT_THEN_UP = [
 def test_next_open_fills_at_the_open_after_the_signal_bar() -> None:
     run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP)).run()
     assert fills(run) == [("2024-01-03", "BUY", D("107")), ("2024-01-05", "SELL", D("99"))]
-    assert run.equity[-1].equity == D("100000") + 10 * (D("99") - D("107"))
+    assert run.equity.equity[-1] == D("100000") + 10 * (D("99") - D("107"))
 
 
 def test_close_fills_at_the_close_of_the_signal_bar() -> None:
@@ -112,7 +112,7 @@ def test_commission_is_charged_on_both_sides_exactly() -> None:
     config = BacktestConfig(commission=D("0.001"))
     run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), config).run()
     assert [x.commission for x in run.fills] == [D("1.070"), D("0.990")]
-    assert run.equity[-1].equity == D("100000") - 80 - D("1.070") - D("0.990")
+    assert run.equity.equity[-1] == D("100000") - 80 - D("1.070") - D("0.990")
 
 
 def test_the_same_inputs_give_the_same_run() -> None:
@@ -126,7 +126,7 @@ def test_the_same_inputs_give_the_same_run() -> None:
     two = BacktestRunner([spec], [STOCK], bars(rows)).run()
     assert len(one.fills) > 4
     assert fills(one) == fills(two)
-    assert [e.equity for e in one.equity] == [e.equity for e in two.equity]
+    assert one.equity == two.equity
     assert [o.id for o in one.orders] == [o.id for o in two.orders]
     assert {x.side for x in one.fills} == {OrderSide.BUY, OrderSide.SELL}
 
