@@ -63,12 +63,15 @@ class DuplicateDetector:
     """Remembers accepted orders; an equal one (side, instrument, size, prices) inside the
     window is a duplicate. Quantities and prices compare by value (``1.0 == 1``).
 
-    The latest time of each key is kept in a dict (a lookup per check), and a queue in
-    time order lets entries past the window be dropped as time moves on.
+    Children of one parent order (an execution algorithm's slices: client order ids
+    ``PARENT:N``) are not duplicates of each other: equal slices are the algorithm's plan.
+
+    The latest time (and parent) of each key is kept in a dict (a lookup per check), and a
+    queue in time order lets entries past the window be dropped as time moves on.
     """
 
     def __init__(self) -> None:
-        self._latest: dict[OrderKey, int] = {}
+        self._latest: dict[OrderKey, tuple[int, str | None]] = {}
         self._queue: deque[tuple[int, OrderKey]] = deque()
 
     def is_duplicate(
@@ -76,8 +79,11 @@ class DuplicateDetector:
     ) -> bool:
         """Whether an equal order was recorded less than ``window_ns`` ago; ``key``, when
         given, must be ``order_key(order)`` (saves building it again)."""
-        at = self._latest.get(order_key(order) if key is None else key)
-        return at is not None and now_ns - at < window_ns
+        seen = self._latest.get(order_key(order) if key is None else key)
+        if seen is None or now_ns - seen[0] >= window_ns:
+            return False
+        parent = seen[1]
+        return parent is None or parent != parent_of(order)
 
     def record(
         self, order: Order, now_ns: int, window_ns: int, key: OrderKey | None = None
@@ -85,13 +91,20 @@ class DuplicateDetector:
         """Remember an accepted order; ``key`` as for :meth:`is_duplicate`."""
         queue, latest = self._queue, self._latest
         while queue and now_ns - queue[0][0] >= window_ns:
-            at, key = queue.popleft()
-            if latest.get(key) == at:
-                del latest[key]
+            at, old = queue.popleft()
+            entry = latest.get(old)
+            if entry is not None and entry[0] == at:
+                del latest[old]
         if key is None:
             key = order_key(order)
-        latest[key] = now_ns
+        latest[key] = (now_ns, parent_of(order))
         queue.append((now_ns, key))
+
+
+def parent_of(order: Order) -> str | None:
+    """The parent of an execution algorithm's child (``PARENT:N``), None for other orders."""
+    parent, sep, _ = order.client_order_id.rpartition(":")
+    return parent if sep else None
 
 
 class ExecutionThrottle:

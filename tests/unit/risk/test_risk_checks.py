@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omoitrade.model import BreachAction, LimitType, OrderSide, OrderType
+from omoitrade.model.identifiers import ClientOrderId
 from omoitrade.risk import ReasonCode, RiskConfig
 
 D = Decimal
@@ -320,6 +321,18 @@ def test_duplicate_order_inside_the_window(world) -> None:
     assert approved(world, world.order(quantity=D("2"), side=OrderSide.SELL))
     world.advance(1)
     assert approved(world, world.order(quantity=D("2")))
+
+
+def test_slices_of_one_parent_order_are_not_duplicates_of_each_other(world) -> None:
+    world.configure(duplicate_window_ns=SECOND)
+    assert approved(world, world.order(client_order_id=ClientOrderId("twap-1:1")))
+    assert approved(world, world.order(client_order_id=ClientOrderId("twap-1:2")))
+    assert codes(world, world.order(client_order_id=ClientOrderId("twap-2:1"))) == (
+        ReasonCode.DUPLICATE_ORDER,
+    )  # another parent's equal slice, or a manual order, still is one
+    assert codes(world, world.order(client_order_id=ClientOrderId("manual-7"))) == (
+        ReasonCode.DUPLICATE_ORDER,
+    )
 
 
 def test_duplicate_detection_can_be_turned_off(world) -> None:
