@@ -95,6 +95,31 @@ def test_ohlc_fills_stop_and_target_inside_a_bar_the_adverse_leg_first() -> None
     assert fills(run)[2] == ("2024-01-05", "BUY", D("104"))  # closed above 102 again: back in
 
 
+def test_ohlc_works_the_bracket_in_the_rest_of_its_entry_bar() -> None:
+    spec = above(102, stop_loss={"percent": "5"}, take_profit={"percent": "5"})
+    rows = [
+        ("100", "101", "99", "100"),
+        ("100", "106", "99", "105"),  # enter at the next open (110): stop 99.75, target 110.25
+        ("110", "112", "99", "101"),  # after the open the bar reaches both: the stop first
+        ("101", "101", "100", "100"),
+    ]
+    config = BacktestConfig(fill_model=FillModel.OHLC)
+    run = BacktestRunner([spec], [STOCK], bars(rows), config).run()
+    assert fills(run) == [("2024-01-03", "BUY", D("110")), ("2024-01-03", "SELL", D("99.75"))]
+
+
+def test_next_open_waits_for_the_next_bar_to_work_the_bracket() -> None:
+    spec = above(102, stop_loss={"percent": "5"}, take_profit={"percent": "5"})
+    rows = [
+        ("100", "101", "99", "100"),
+        ("100", "106", "99", "105"),
+        ("110", "112", "99", "101"),  # next-open: only opens trade; the pair waits
+        ("98", "101", "97", "100"),  # opens under the stop: it fills at this open
+    ]
+    run = BacktestRunner([spec], [STOCK], bars(rows)).run()
+    assert fills(run) == [("2024-01-03", "BUY", D("110")), ("2024-01-04", "SELL", D("98"))]
+
+
 def test_ohlc_a_bar_opening_beyond_the_stop_fills_at_the_open() -> None:
     spec = above(102, stop_loss={"percent": "5"})
     rows = [

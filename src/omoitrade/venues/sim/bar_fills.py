@@ -133,6 +133,7 @@ class BarExecutionSimulator:
         self._working: dict[tuple[AccountId, ClientOrderId], _Working] = {}
         self._last_bar: Bar | None = None
         self._volume_left: Decimal | None = None  # of the latest bar, under a participation cap
+        self._bar_mark = 0  # orders with a higher sequence came after the latest bar began
 
     # --- commands ---------------------------------------------------------------------------
     def submit(self, command: SubmitOrder, at: datetime) -> list[ExecutionReport]:
@@ -188,6 +189,7 @@ class BarExecutionSimulator:
     def on_bar(self, bar: Bar) -> list[ExecutionReport]:
         """Work every order against ``bar`` (call before strategies see the bar)."""
         at = bar.timestamp
+        self._bar_mark = self._last_seq()
         reports: list[ExecutionReport] = []
         for order in list(self._working.values()):
             if order.expires_at is not None and at >= order.expires_at:
@@ -209,6 +211,33 @@ class BarExecutionSimulator:
                 reports += self._work(order, bar, price, at)
         self._last_bar = bar
         return reports
+
+    def on_rest_of_bar(self, bar: Bar) -> list[ExecutionReport]:
+        """``ohlc``: work the stops and limits placed while ``bar`` was being worked (a
+        stop loss and take profit sent when the entry filled at the open) against the rest
+        of the bar's range, adverse first; other models and market orders wait for the
+        next bar. Returns nothing when no such order came."""
+        if self.config.fill_model is not FillModel.OHLC or bar is not self._last_bar:
+            return []
+        mark, self._bar_mark = self._bar_mark, self._last_seq()
+        fresh = [
+            o
+            for o in self._working.values()
+            if o.seq > mark and o.command.order_type is not OrderType.MARKET
+        ]
+        candidates = []
+        for order in fresh:
+            price = self._trade_price(order, bar, FillModel.OHLC)
+            if price is not None:
+                candidates.append((self._fill_priority(order, price), order, price))
+        reports: list[ExecutionReport] = []
+        for _, order, price in sorted(candidates, key=lambda c: c[0]):
+            if (order.command.account_id, order.command.client_order_id) in self._working:
+                reports += self._work(order, bar, price, bar.timestamp)
+        return reports
+
+    def _last_seq(self) -> int:
+        return max((o.seq for o in self._working.values()), default=self._bar_mark)
 
     def _trade_price(self, order: _Working, bar: Bar, model: FillModel) -> Decimal | None:
         """The reference price at which ``order`` trades in ``bar``, or None if it does not."""

@@ -250,6 +250,11 @@ class SimulatedExchange:
         if worker is None:
             raise NotFound("instrument", bar.instrument_id)
         self._deliver(worker.on_bar(bar))
+        for _ in range(8):  # orders sent as the bar was worked (a bracket after its entry)
+            rest = worker.on_rest_of_bar(bar)
+            if not rest:
+                break
+            self._deliver(rest)
         self._publish(bar)
 
     def engine(self, instrument_id: InstrumentId) -> MatchingEngine:
