@@ -35,6 +35,7 @@ from omoitrade.core.ids import IdGenerator
 from omoitrade.execution.journal import InMemoryOrderJournal
 from omoitrade.model import Instrument, Order, Portfolio, Trade
 from omoitrade.model.events import DomainEvent
+from omoitrade.model.fields import slot_builder
 from omoitrade.model.identifiers import (
     AccountId,
     OrganizationId,
@@ -55,6 +56,7 @@ from omoitrade.venues.sim.exchange import ExchangeMode, SimExchangeConfig, Simul
 from omoitrade.venues.sim.slippage import NoSlippage, SlippageModel
 
 ACCOUNT = AccountId("backtest")
+_quote = slot_builder(Quote)
 APPROVE_ALL = NamedPolicy("backtest", lambda _: "a backtest approves its own gates")
 
 
@@ -303,7 +305,14 @@ class _Kernel:
 
     def _see_price(self, bar: Bar, price: Decimal, at: datetime) -> None:
         """``price`` becomes the market price of the bar's instrument (marks, stops)."""
-        quote = Quote(bar.instrument_id, at, price, price, bar.volume, bar.volume)
+        quote = _quote(  # from a checked bar: no second check
+            instrument_id=bar.instrument_id,
+            timestamp=at,
+            bid_price=price,
+            ask_price=price,
+            bid_size=bar.volume,
+            ask_size=bar.volume,
+        )
         self.node.on_market_data(quote)
         self.router.guarded(partial(self.pipeline.on_price, bar.instrument_id, price))
 

@@ -116,7 +116,8 @@ class SignalPipeline:
 
     def on_price(self, instrument_id: InstrumentId, price: Decimal) -> None:
         """A new reference price: trailing stops of that instrument follow it."""
-        self._run(lambda: self._trail(instrument_id, price))
+        if self._active:  # nothing to trail without an open trade
+            self._run(lambda: self._trail(instrument_id, price))
 
     def trade(self, strategy_id: StrategyId, instrument_id: InstrumentId) -> SignalTrade | None:
         """The open trade of a strategy in an instrument, if any."""
