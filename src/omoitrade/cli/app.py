@@ -12,9 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from omoitrade.api.app import create_app
 from omoitrade.cli.approvals import approvals_app
+from omoitrade.cli.backtest import backtest
 from omoitrade.cli.console import console, errors, safe_url
 from omoitrade.cli.data import data_app
 from omoitrade.cli.db import db_app
+from omoitrade.cli.optimize import optimize
 from omoitrade.cli.paper import run_session
 from omoitrade.cli.sim_exchange import sim_exchange_app
 from omoitrade.cli.strategy import strategy_app
@@ -33,6 +35,8 @@ app.add_typer(data_app, name="data")
 app.add_typer(sim_exchange_app, name="sim-exchange")
 app.add_typer(strategy_app, name="strategy")
 app.add_typer(approvals_app, name="approvals")
+app.command("optimize")(optimize)
+app.command("backtest")(backtest)
 
 EXCHANGE_FILE = "sim-exchange.db"  # the simulated exchange's own file, in the data directory
 

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from omoitrade.cli.console import console
-from omoitrade.config import Settings
+from omoitrade.cli.options import open_database
 from omoitrade.core.approvals import ApprovalDesk, ApprovalRequest, ApprovalStatus
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
@@ -21,7 +21,6 @@ from omoitrade.model.identifiers import StrategyId
 from omoitrade.runtime.approval_store import decide_in_store
 from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.store import Database
-from omoitrade.store import migrate as migrations
 
 approvals_app = typer.Typer(
     help="Approval requests: list them, approve or reject one (a running session applies it).",
@@ -33,18 +32,12 @@ ActorOption = Annotated[str, typer.Option("--actor", help="who decides")]
 IdArgument = Annotated[str, typer.Argument(help="the approval request's id")]
 
 
-def _database() -> Database:
-    url = Settings().resolved_database_url()
-    migrations.upgrade(url)
-    return Database(url)
-
-
 @approvals_app.command("list")
 def list_requests(
     all_: Annotated[bool, typer.Option("--all", help="decided ones too")] = False,
 ) -> None:
     """The requests waiting for a decision (with --all, every request)."""
-    database = _database()
+    database = open_database()
     try:
         with database.transaction(write=False) as uow:
             if all_:
@@ -98,7 +91,7 @@ def reject(
 def _decide(approval_id: str, approve: bool, reason: str | None, actor: str) -> None:
     if reason is None or not reason.strip():
         raise ValidationError("--reason", "is required: say why")
-    database = _database()
+    database = open_database()
     try:
         request = decide_in_store(
             database, approval_id, approve=approve, actor=actor, reason=reason

@@ -11,15 +11,13 @@ import typer
 from rich.table import Table
 
 from omoitrade.cli.console import console, errors
-from omoitrade.config import Settings
+from omoitrade.cli.options import open_database
 from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.model.identifiers import PortfolioId
 from omoitrade.runtime.approval_store import ApprovalStore
 from omoitrade.runtime.strategy_service import StrategyService
-from omoitrade.store import Database
-from omoitrade.store import migrate as migrations
 from omoitrade.strategy.document import StrategyDocumentError, validate_document
 from omoitrade.strategy.schema import strategy_schema
 
@@ -74,9 +72,7 @@ LIFECYCLE_ACTIONS = ("backtest", "paper", "go-live", "pause", "resume", "stop")
 
 def _service() -> tuple[StrategyService, ApprovalStore]:
     """The strategy service on the configured database (migrated), its approvals stored."""
-    url = Settings().resolved_database_url()
-    migrations.upgrade(url)
-    database = Database(url)
+    database = open_database()
     clock = database.clock
     ids = IdGenerator(clock.timestamp_ns)
     desk = ApprovalDesk(clock, ids)

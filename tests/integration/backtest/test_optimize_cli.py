@@ -1,0 +1,168 @@
+"""``omoitrade optimize``: the results table, the JSON of every trial, walk-forward, storing
+the best parameters as a new strategy version, and one clear line for bad inputs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from omoitrade.cli.app import main
+from omoitrade.runtime.demo import seed_demo
+from omoitrade.store import Database
+from omoitrade.store.migrate import upgrade
+
+ROOT = Path(__file__).parents[3]
+SMA = str(ROOT / "examples" / "strategies" / "sma_cross.json")
+AAPL = str(ROOT / "tests" / "fixtures" / "aapl_daily_yahoo.csv")
+GRID = ["--param", "fast=5,10", "--param", "slow=20,30", "--workers", "1"]
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Omoitrade = Callable[..., Outcome]
+
+
+@pytest.fixture
+def omoitrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Omoitrade:
+    """The command's entry point in this process, on a fresh SQLite database."""
+    url = f"sqlite:///{tmp_path}/omoitrade.db"
+    upgrade(url)
+    database = Database(url)
+    seed_demo(database)
+    database.dispose()
+    monkeypatch.setenv("OMOI_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "250")
+
+    def run(*args: str) -> Outcome:
+        monkeypatch.setattr(sys, "argv", ["omoitrade", *args])
+        code = 0
+        try:
+            main()
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
+        out, err = capsys.readouterr()
+        return Outcome(code, out, err)
+
+    return run
+
+
+def test_optimize_prints_the_best_trials_and_writes_every_trial(
+    omoitrade: Omoitrade, tmp_path: Path
+) -> None:
+    out = tmp_path / "trials.json"
+    args = ["optimize", SMA, "--data", AAPL, "--instrument", "AAPL", *GRID]
+    done = omoitrade(*args, "--constraint", "trades>=5", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "sma_cross on AAPL (300 bars): grid, sharpe (maximize), 1 worker(s)"
+    assert "sma_cross: top 4 of 4 trials by sharpe" in done.stdout
+    for column in ("fast", "slow", "sharpe", "return %", "max dd %", "trades", "note"):
+        assert column in done.stdout
+    data = json.loads(out.read_text())
+    assert [t["number"] for t in data["trials"]] == [0, 1, 2, 3]
+    assert [t["parameters"] for t in data["trials"]] == [
+        {"fast": 5, "slow": 20},
+        {"fast": 5, "slow": 30},
+        {"fast": 10, "slow": 20},
+        {"fast": 10, "slow": 30},
+    ]
+    feasible = [t for t in data["trials"] if t["feasible"]]
+    best = max(feasible, key=lambda t: t["value"])
+    assert data["best"]["number"] == best["number"]
+    params = " ".join(f"{k}={v}" for k, v in best["parameters"].items())
+    assert f"best: {params} (sharpe" in done.stdout
+    assert f"wrote {out}" in done.stdout
+    again = omoitrade(*args, "--constraint", "trades>=5", "--json", str(tmp_path / "2.json"))
+    assert again.returncode == 0 and (tmp_path / "2.json").read_text() == out.read_text()
+
+
+def test_walk_forward_reports_in_sample_and_out_of_sample_per_fold(
+    omoitrade: Omoitrade, tmp_path: Path
+) -> None:
+    out = tmp_path / "wf.json"
+    args = ["optimize", SMA, "--data", AAPL, *GRID]  # the symbol from the file name
+    done = omoitrade(*args, "--walk-forward", "2", "--anchored", "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("sma_cross on AAPL (300 bars)")
+    assert "walk-forward (anchored), sharpe" in done.stdout
+    for column in ("in-sample", "out-of-sample", "IS sharpe", "OOS sharpe", "OOS return %"):
+        assert column in done.stdout
+    assert "efficiency" in done.stdout and "out-of-sample return" in done.stdout
+    data = json.loads(out.read_text())
+    assert data["anchored"] is True and [f["fold"] for f in data["folds"]] == [1, 2]
+    first, second = data["folds"]
+    assert (
+        first["in_sample"]["start"] == second["in_sample"]["start"] == "2023-01-03T00:00:00+00:00"
+    )
+    assert first["out_of_sample"]["end"] < second["out_of_sample"]["start"]
+    assert second["out_of_sample"]["end"] == "2024-02-26T00:00:00+00:00"
+
+
+def test_save_best_stores_a_new_version_with_the_best_parameters(
+    omoitrade: Omoitrade, tmp_path: Path
+) -> None:
+    added = omoitrade("strategy", "add", SMA)
+    assert added.returncode == 0, added.stderr
+    out = tmp_path / "trials.json"
+    args = ["optimize", SMA, "--data", AAPL, "--instrument", "AAPL", *GRID, "--json", str(out)]
+    done = omoitrade(*args, "--save-best", "--strategy-id", "sma_cross", "--author", "ann")
+    assert done.returncode == 0, done.stderr
+    best = json.loads(out.read_text())["best"]
+    params = " ".join(f"{k}={v}" for k, v in best["parameters"].items())
+    assert done.stdout.splitlines()[-1] == f"stored sma_cross version 2: {params}"
+    history = omoitrade("strategy", "versions", "sma_cross")
+    assert "optimized: sharpe" in history.stdout and "aapl_daily_yahoo.csv" in history.stdout
+    assert "ann" in history.stdout
+    for name, value in best["parameters"].items():
+        if value != {"fast": 10, "slow": 20}[name]:
+            assert f"parameters.{name}" in history.stdout
+    missing_id = omoitrade(*args, "--save-best")
+    assert missing_id.returncode == 1
+    assert (
+        missing_id.stderr.strip() == "error: --save-best: give --strategy-id (the stored strategy)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--param", "fats=1,2"],
+            "error: parameters: sma_cross has no parameter 'fats' (its parameters: fast, slow)",
+        ),
+        (
+            ["--param", "fast=1:x"],
+            "error: param: 'fast=1:x': start, stop and step must be numbers",
+        ),
+        (
+            ["--param", "fast=1:5", "--data", "nope.csv"],
+            "error: data: cannot read nope.csv: no such file",
+        ),
+        (
+            ["--param", "fast=1:5", "--method", "annealing"],
+            "error: --method: must be one of grid, random, tpe",
+        ),
+        (["--param", "fast=1:5", "--metric", "sharp"], "error: metric: unknown metric 'sharp'"),
+        ([], "error: param: give at least one --param to search"),
+    ],
+)
+def test_bad_inputs_are_one_line_and_exit_1(
+    omoitrade: Omoitrade, args: list[str], message: str
+) -> None:
+    data = ["--data", AAPL] if "--data" not in args else []
+    done = omoitrade("optimize", SMA, *data, "--instrument", "AAPL", "--workers", "1", *args)
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.strip().startswith(message)
