@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy import text
 
 from omoitrade.core.clock import SimulatedClock
+from omoitrade.runtime.demo import seed_demo
 from omoitrade.store import Database
 from omoitrade.store.database import create_database_engine
 from omoitrade.store.migrate import upgrade
 from omoitrade.store.tables import metadata
+from omoitrade.testing.cli import CommandLine
 from omoitrade.testing.factories import T0
 
 START_NS = int(T0.timestamp()) * 1_000_000_000
@@ -94,3 +96,19 @@ def postgres_database(postgres_schema: tuple[str, str]) -> Iterator[Database]:
 def database(request: pytest.FixtureRequest) -> Database:
     """The same test on SQLite and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_database")
+
+
+@pytest.fixture
+def omoitrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> CommandLine:
+    """The ``omoitrade`` command in this process, on a fresh SQLite database with the demo
+    desk (``OMOI_DATABASE_URL`` points at it)."""
+    url = f"sqlite:///{tmp_path}/omoitrade.db"
+    upgrade(url)
+    database = Database(url)
+    seed_demo(database)
+    database.dispose()
+    monkeypatch.setenv("OMOI_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "250")
+    return CommandLine(capsys, monkeypatch)

@@ -6,49 +6,25 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
-from omoitrade.cli.app import main
-from omoitrade.runtime.demo import seed_demo
 from omoitrade.store import Database
-from omoitrade.store.migrate import upgrade
 from omoitrade.testing import factories as f
+from omoitrade.testing.cli import CommandLine, Outcome
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "strategies"
 
 
-@dataclass
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, omoitrade: CommandLine
 ) -> None:
-    url = f"sqlite:///{tmp_path}/omoitrade.db"
-    upgrade(url)
-    database = Database(url)
-    seed_demo(database)
-    database.dispose()
-    monkeypatch.setenv("OMOI_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "250")
+    url = os.environ["OMOI_DATABASE_URL"]
 
-    def omoitrade(*args: str) -> Outcome:
-        """The command's entry point in this process (``main``: errors become one line)."""
-        monkeypatch.setattr(sys, "argv", ["omoitrade", "strategy", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        out, err = capsys.readouterr()
-        return Outcome(code, out, err)
+    omoitrade_cli = omoitrade
+
+    def strategy(*args: str) -> Outcome:
+        return omoitrade_cli("strategy", *args)
 
     real = subprocess.run(  # once as a real process, as a user runs it
         [sys.executable, "-m", "omoitrade", "strategy", "list"],
@@ -58,50 +34,50 @@ def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
         timeout=120,
     )
     assert real.returncode == 0 and "name" in real.stdout
-    added = omoitrade("add", str(EXAMPLES / "sma_cross.json"), "--author", "ann")
+    added = strategy("add", str(EXAMPLES / "sma_cross.json"), "--author", "ann")
     assert added.returncode == 0, added.stderr
     assert added.stdout.startswith("added sma_cross (") and "version 1, DRAFT" in added.stdout
     faster = json.loads((EXAMPLES / "sma_cross.json").read_text())
     faster["parameters"]["fast"] = 5
     changed = tmp_path / "faster.json"
     changed.write_text(json.dumps(faster))
-    updated = omoitrade("update", "sma_cross", str(changed), "--note", "faster entry")
+    updated = strategy("update", "sma_cross", str(changed), "--note", "faster entry")
     assert updated.returncode == 0, updated.stderr
     assert updated.stdout.splitlines() == ["version 2:", "  ~ parameters.fast: 10 -> 5"]
-    same = omoitrade("update", "sma_cross", str(changed))
+    same = strategy("update", "sma_cross", str(changed))
     assert same.returncode == 1
     assert same.stderr.strip() == "error: the content equals version 2: nothing to version"
-    assert omoitrade("rollback", "sma_cross", "--to", "1").stdout.strip() == (
+    assert strategy("rollback", "sma_cross", "--to", "1").stdout.strip() == (
         "version 3 restores version 1"
     )
-    history = omoitrade("versions", "sma_cross")
+    history = strategy("versions", "sma_cross")
     assert "faster entry" in history.stdout and "restores 1" in history.stdout
-    skipped = omoitrade("lifecycle", "sma_cross", "paper")
+    skipped = strategy("lifecycle", "sma_cross", "paper")
     assert skipped.returncode == 1 and "DRAFT" in skipped.stderr
-    assert "is BACKTESTING (version 3)" in omoitrade("lifecycle", "sma_cross", "backtest").stdout
-    gated = omoitrade("lifecycle", "sma_cross", "paper")
+    assert "is BACKTESTING (version 3)" in strategy("lifecycle", "sma_cross", "backtest").stdout
+    gated = strategy("lifecycle", "sma_cross", "paper")
     assert gated.returncode == 1
     assert gated.stderr.strip() == (
         "error: version 3 has no completed backtest: backtest it before PAPER"
     )
-    listed = omoitrade("list")
+    listed = strategy("list")
     assert "sma_cross" in listed.stdout and "BACKTESTING" in listed.stdout
-    missing = omoitrade("versions", "nope")
+    missing = strategy("versions", "nope")
     assert missing.returncode == 1 and missing.stderr.startswith("error: strategy")
-    wrong = omoitrade("lifecycle", "sma_cross", "fly")
+    wrong = strategy("lifecycle", "sma_cross", "fly")
     assert wrong.returncode == 1 and "must be one of backtest, paper" in wrong.stderr
 
     # a backtest and a paper record (as the backtester and a paper session leave them)
     database = Database(url)
     with database.transaction() as uow:
-        (strategy,) = uow.strategies.list()
-        uow.backtest_runs.add(f.make_backtest_run(strategy, strategy_version=3))
-    assert "is PAPER (version 3)" in omoitrade("lifecycle", "sma_cross", "paper").stdout
+        (stored,) = uow.strategies.list()
+        uow.backtest_runs.add(f.make_backtest_run(stored, strategy_version=3))
+    assert "is PAPER (version 3)" in strategy("lifecycle", "sma_cross", "paper").stdout
     with database.transaction() as uow:
         long_ago = database.clock.utc_now() - timedelta(days=30)
         uow.strategy_performance.add(
             f.make_strategy_performance(
-                strategy,
+                stored,
                 version=3,
                 started_at=long_ago,
                 updated_at=long_ago,
@@ -109,16 +85,11 @@ def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
             )
         )
     database.dispose()
-    filed = omoitrade("lifecycle", "sma_cross", "go-live", "--actor", "ann")
+    filed = strategy("lifecycle", "sma_cross", "go-live", "--actor", "ann")
     assert filed.returncode == 0, filed.stderr
     approval_id = filed.stdout.split()[1]
-    monkeypatch.setattr(sys, "argv", ["omoitrade", "approvals", "approve", approval_id])
-    monkeypatch.setattr(
-        sys, "argv", [*sys.argv, "--reason", "paper record good", "--actor", "risk"]
+    approved = omoitrade_cli(
+        "approvals", "approve", approval_id, "--reason", "paper record good", "--actor", "risk"
     )
-    try:
-        main()
-    except SystemExit as exit_:
-        assert not exit_.code
-    approved = capsys.readouterr().out
-    assert "sma_cross is LIVE (version 3)" in approved
+    assert approved.returncode == 0, approved.stderr
+    assert "sma_cross is LIVE (version 3)" in approved.stdout

@@ -4,17 +4,11 @@ the best parameters as a new strategy version, and one clear line for bad inputs
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from omoitrade.cli.app import main
-from omoitrade.runtime.demo import seed_demo
-from omoitrade.store import Database
-from omoitrade.store.migrate import upgrade
+from omoitrade.testing.cli import CommandLine
 
 ROOT = Path(__file__).parents[3]
 SMA = str(ROOT / "examples" / "strategies" / "sma_cross.json")
@@ -22,40 +16,7 @@ AAPL = str(ROOT / "tests" / "fixtures" / "aapl_daily_yahoo.csv")
 GRID = ["--param", "fast=5,10", "--param", "slow=20,30", "--workers", "1"]
 
 
-@dataclass
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Omoitrade = Callable[..., Outcome]
-
-
-@pytest.fixture
-def omoitrade(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Omoitrade:
-    """The command's entry point in this process, on a fresh SQLite database."""
-    url = f"sqlite:///{tmp_path}/omoitrade.db"
-    upgrade(url)
-    database = Database(url)
-    seed_demo(database)
-    database.dispose()
-    monkeypatch.setenv("OMOI_DATABASE_URL", url)
-    monkeypatch.setenv("COLUMNS", "250")
-
-    def run(*args: str) -> Outcome:
-        monkeypatch.setattr(sys, "argv", ["omoitrade", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        out, err = capsys.readouterr()
-        return Outcome(code, out, err)
-
-    return run
+Omoitrade = CommandLine
 
 
 def test_optimize_prints_the_best_trials_and_writes_every_trial(
