@@ -17,6 +17,7 @@ from omoitrade.model.market_data import Bar
 from omoitrade.strategy.document import validate_document
 from omoitrade.testing import factories as f
 from omoitrade.venues.sim.bar_fills import FillModel
+from omoitrade.venues.sim.slippage import BpsSlippage, FixedTickSlippage
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "strategies"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -138,6 +139,17 @@ def test_commission_is_charged_on_both_sides_exactly() -> None:
     run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), config).run()
     assert [x.commission for x in run.fills] == [D("1.070"), D("0.990")]
     assert run.equity.equity[-1] == D("100000") - 80 - D("1.070") - D("0.990")
+
+
+def test_slippage_moves_market_fills_against_us_exactly_and_fees_follow() -> None:
+    config = BacktestConfig(slippage=FixedTickSlippage(ticks=3), commission=D("0.001"))
+    run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), config).run()
+    # the buy pays 3 ticks over the open, the sell gets 3 ticks under it
+    assert fills(run) == [("2024-01-03", "BUY", D("107.03")), ("2024-01-05", "SELL", D("98.97"))]
+    assert [x.commission for x in run.fills] == [D("1.07030"), D("0.98970")]
+    bps = BacktestConfig(slippage=BpsSlippage(bps=D("10")))
+    worse = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), bps).run()
+    assert fills(worse)[0][2] == D("107.11")  # 10 bps of 107 is 0.107: on the tick grid, against us
 
 
 def test_the_same_inputs_give_the_same_run() -> None:
