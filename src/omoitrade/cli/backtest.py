@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,21 +10,40 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from omoitrade.backtest.inputs import load_bars, load_strategy
+from omoitrade.backtest.inputs import StrategySource, load_bars, load_strategy
 from omoitrade.backtest.report import write_html, write_png
 from omoitrade.backtest.runner import BacktestConfig
 from omoitrade.backtest.session import run_backtest
 from omoitrade.backtest.storage import store_run
 from omoitrade.cli.console import console
+from omoitrade.cli.data import catalog_root
 from omoitrade.cli.options import day_option, decimal_option, fill_model_option, open_database
+from omoitrade.config import Settings
 from omoitrade.core.errors import ValidationError
+from omoitrade.data.catalog import ParquetCatalog
+from omoitrade.model import Instrument
+from omoitrade.model.enums import Timeframe
+from omoitrade.model.market_data import Bar
+from omoitrade.runtime.demo import SIM_EXCHANGE
+from omoitrade.runtime.history import find_instrument
+from omoitrade.runtime.history import load_bars as history_bars
 
 
 def backtest(
     strategy: Annotated[Path, typer.Argument(help="strategy document (.json) or Python file")],
-    data: Annotated[Path, typer.Option("--data", help="bars: CSV or Parquet file")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="bars: CSV or Parquet file (else the catalog's)"),
+    ] = None,
     instrument: Annotated[
-        str | None, typer.Option(help="symbol of the data (default: from the file name)")
+        str | None,
+        typer.Option(
+            help="symbol of the data (default: from the file name); for the catalog, "
+            "[EXCHANGE:]SYMBOL as imported with 'omoitrade data import'"
+        ),
+    ] = None,
+    timeframe: Annotated[
+        str | None, typer.Option(help="the catalog's bars to use (default: the strategy's)")
     ] = None,
     cash: Annotated[str, typer.Option(help="initial cash")] = "100000",
     commission: Annotated[str, typer.Option(help="rate of each fill's value, both sides")] = "0",
@@ -38,22 +57,27 @@ def backtest(
         str | None, typer.Option(help="record the run for this stored strategy (name or id)")
     ] = None,
 ) -> None:
-    """Backtest STRATEGY over --data with a progress bar, then print a summary table."""
+    """Backtest STRATEGY over --data (or the catalog's bars of --instrument) with a progress
+    bar, then print a summary table."""
     config = BacktestConfig(
         initial_cash=decimal_option("cash", cash),
         commission=decimal_option("commission", commission),
         fill_model=fill_model_option(fill),
     )
     source = load_strategy(strategy)
-    market, bars = load_bars(data, instrument)  # by default the symbol in the file name
-    source = source.trading([market])  # a rule document trades the data's instrument
     first, last = day_option("--from", start), day_option("--to", end)
-    if first is not None:
-        bars = [b for b in bars if b.timestamp >= first]
-    if last is not None:
-        bars = [b for b in bars if b.timestamp < last + timedelta(days=1)]
+    until = None if last is None else last + timedelta(days=1)
+    if data is not None:
+        market, bars = load_bars(data, instrument)  # by default the symbol in the file name
+        bars = [b for b in bars if (first is None or b.timestamp >= first)]
+        bars = [b for b in bars if (until is None or b.timestamp < until)]
+        where = data.name
+    else:
+        market, bars = _catalog_bars(instrument, timeframe or _timeframe_of(source), first, until)
+        where = f"the catalog ({market.exchange}:{market.symbol})"
+    source = source.trading([market])  # a rule document trades the data's instrument
     if not bars:
-        raise ValidationError("data", f"no bars of {data.name} in the chosen dates")
+        raise ValidationError("data", f"no bars of {where} in the chosen dates")
     with Progress(
         TextColumn("[bold]backtest"),
         BarColumn(),
@@ -97,3 +121,30 @@ def backtest(
             f"stored as backtest run {run.id} of {result.strategy} version {run.strategy_version}",
             highlight=False,
         )
+
+
+def _timeframe_of(source: StrategySource) -> str:
+    if source.timeframe is None:
+        raise ValidationError("--timeframe", "is required: the strategy names no timeframe")
+    return source.timeframe.value
+
+
+def _catalog_bars(
+    instrument: str | None, timeframe: str, start: datetime | None, end: datetime | None
+) -> tuple[Instrument, list[Bar]]:
+    """The catalog's bars (and the database's newest) of an imported instrument."""
+    if instrument is None:
+        raise ValidationError("--data", "give a data file, or --instrument for the catalog")
+    exchange, _, symbol = instrument.rpartition(":")
+    try:
+        frame = Timeframe(timeframe)
+    except ValueError:
+        allowed = ", ".join(t.value for t in Timeframe)
+        raise ValidationError("--timeframe", f"must be one of {allowed}", timeframe) from None
+    database = open_database()
+    try:
+        market = find_instrument(database, exchange or SIM_EXCHANGE, symbol)
+        catalog = ParquetCatalog(catalog_root(Settings()))
+        return market, history_bars(database, catalog, market.id, frame, start, end)
+    finally:
+        database.dispose()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
+from omoitrade.store import Database
+from omoitrade.testing import factories as f
 from omoitrade.testing.cli import CommandLine
 
 backtesting = pytest.importorskip("backtesting")
@@ -73,3 +77,28 @@ def test_bad_inputs_get_one_line_each(omoitrade: CommandLine, tmp_path: Path) ->
     assert fill.stderr.strip() == "error: --fill: must be one of next-open, close, ohlc"
     dates = omoitrade("backtest", strategy, "--data", str(GOOG_CSV), "--from", "2030-01-01")
     assert dates.returncode == 1 and "no bars" in dates.stderr
+
+
+def test_a_backtest_runs_on_the_catalogs_bars_after_an_import(
+    omoitrade: CommandLine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMOI_DATA_DIR", str(tmp_path / "data"))
+    database = Database(os.environ["OMOI_DATABASE_URL"])
+    with database.transaction() as uow:
+        uow.instruments.add(f.make_instrument(symbol="GOOG", lot_size=D(1), min_quantity=D(1)))
+    database.dispose()
+    imported = omoitrade("data", "import", str(GOOG_CSV), "-i", "GOOG", "-t", "1d")
+    assert imported.returncode == 0, imported.stderr
+    strategy = str(EXAMPLES / "sma_cross.json")
+    ran = omoitrade(
+        "backtest", strategy, "--instrument", "SIM:GOOG", "--cash", "10000",
+        "--commission", "0.002", "--from", "2004-08-19", "--to", "2013-03-01",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "63,341.19 USD" in ran.stdout  # the same bars as the file: the same result
+    unknown = omoitrade("backtest", strategy, "--instrument", "SIM:NOPE")
+    assert unknown.returncode == 1 and len(unknown.stderr.strip().splitlines()) == 1
+    neither = omoitrade("backtest", strategy)
+    assert neither.stderr.strip() == (
+        "error: --data: give a data file, or --instrument for the catalog"
+    )
