@@ -35,7 +35,7 @@ from omoitrade.core.ids import IdGenerator
 from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Bar, Instrument, Quote, Timeframe, TradeTick
-from omoitrade.model.enums import ExecType, OrderSide, OrderStatus, TradingMode
+from omoitrade.model.enums import ExecType, OrderSide, OrderStatus, SignalStatus, TradingMode
 from omoitrade.model.events import (
     DomainEvent,
     OrderFillEvent,
@@ -534,6 +534,9 @@ class PaperSession:
             self._alert("exchange", f"{restored} working order(s) back in the books")
         results = run_now(node.reconcile())
         self.reconciliation = [d for r in results for d in r.discrepancies]
+        adopted = self._adopt_open_trades()
+        if adopted:
+            self._alert("signals", f"{adopted} open trade(s) taken back under management")
         market.pipeline.start()
         venue.exclusive(lambda: market.liquidity.update(market.synthetic.fair_values(), 0))
         self._timer("paper-market", config.step_ns, self._step)
@@ -644,6 +647,26 @@ class PaperSession:
                 running.base_metrics = dict(base.metrics)
             self.strategies[strategy_id] = running
             self.router.add(strategy, context)
+
+    def _adopt_open_trades(self) -> int:
+        """Signals whose trades were open when the process stopped go back under the
+        pipeline's management (stops, trailing, holding time, settlement)."""
+        with self.database.transaction(write=False) as uow:
+            signals = uow.signals.list(
+                uow.signals.table.c.status.in_([SignalStatus.VALIDATED, SignalStatus.EXECUTED])
+            )
+            candidates = []
+            for signal in signals:
+                settled = any(isinstance(e, SignalSettled) for e in uow.events.stream(signal.id))
+                if not settled:
+                    candidates.append((signal, uow.orders.for_signal(signal.id)))
+        registry = self.node.orders.registry
+        count = 0
+        for signal, stored in candidates:
+            orders = [registry.get(o.id) or o for o in stored]
+            if self.pipeline.adopt(signal, orders) is not None:
+                count += 1
+        return count
 
     def _restore_strategy_positions(self, events: list[DomainEvent]) -> None:
         """Each strategy's own position, from the stored fills of its orders."""

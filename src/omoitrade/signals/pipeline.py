@@ -22,7 +22,7 @@ run after the call that caused them returns (a queue), never inside the order ma
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -63,6 +63,7 @@ from omoitrade.model.identifiers import (
     StrategyId,
 )
 from omoitrade.model.instruments import Instrument
+from omoitrade.model.orders import Order
 from omoitrade.model.signals import Signal
 from omoitrade.model.state_machines import TRADE_PHASES, PhaseTrigger
 from omoitrade.signals.plan import ExecutionPlan, SettingsBook
@@ -113,6 +114,68 @@ class SignalPipeline:
         """Take a PENDING signal through as many phases as it can go now."""
         self._run(lambda: self._accept(signal, plan))
         return signal
+
+    def adopt(self, signal: Signal, orders: Sequence[Order]) -> SignalTrade | None:
+        """Take back the trade of a signal from before a restart: its orders as the store
+        (and reconciliation) left them. A trade whose exits took out its entry while the
+        process was down is settled at once; None when there is nothing to adopt."""
+        record = (signal.validation_result or {}).get("plan")
+        instrument = self.instruments.get(signal.instrument_id)
+        if record is None or instrument is None or signal.signal_type not in _SIDES:
+            return None
+        entries = [o for o in orders if o.client_order_id.endswith("-e")]
+        if not entries:
+            return None
+        (entry,) = entries
+        trade = SignalTrade(
+            signal,
+            ExecutionPlan.from_record(record, entry.quantity),
+            instrument,
+            _SIDES[signal.signal_type],
+            phase=TradePhase.EXECUTION,
+            entry_quantity=entry.quantity,
+        )
+        for order in orders:
+            role, number = _role_of(order.client_order_id)
+            cid = order.client_order_id
+            trade.roles[cid] = role
+            trade.order_ids[order.id] = cid
+            trade.version = max(trade.version, number)
+            self._by_cid[cid] = trade
+            self._by_order[order.id] = (trade, cid)
+            if order.filled_quantity > 0 and order.average_fill_price is not None:
+                trade.apply_fill(
+                    role,
+                    order.side,
+                    order.filled_quantity,
+                    order.average_fill_price,
+                    order.commission,
+                )
+            if role is not Role.ENTRY and order.is_open:
+                trade.working.add(cid)
+                if role is Role.STOP_LOSS:
+                    trade.stop_price = order.stop_price
+                elif role is Role.TAKE_PROFIT:
+                    trade.target_price = order.price
+        self._active[(signal.strategy_id, signal.instrument_id)] = trade
+        if entry.is_open:
+            return trade  # still in execution: its fill events carry it on
+        trade.entry_done = True
+        trade.phase = TradePhase.MANAGEMENT
+        if trade.entered > 0:
+            trade.best_price = trade.entry_value / trade.entered
+        if trade.exited > 0:
+            trade.exit_reason = "before the restart"
+            trade.phase = TradePhase.SETTLEMENT
+        if trade.entered > 0 and trade.open_quantity <= 0:
+            self._run(lambda: self._settle(trade))
+        elif trade.plan.max_holding_ns is not None and entry.filled_at is not None:
+            trade.holding_alarm = f"signal-hold-{signal.id}"
+            due = _ns(entry.filled_at) + trade.plan.max_holding_ns
+            self.clock.set_alarm(
+                trade.holding_alarm, due, lambda _: self._run(lambda: self._held_out(trade))
+            )
+        return trade
 
     def on_price(self, instrument_id: InstrumentId, price: Decimal) -> None:
         """A new reference price: trailing stops of that instrument follow it."""
@@ -281,7 +344,7 @@ class SignalPipeline:
     # --- phase: execution -------------------------------------------------------------------
     def _execute(self, trade: SignalTrade, result: dict[str, Any]) -> None:
         signal, plan, instrument = trade.signal, trade.plan, trade.instrument
-        self._validate(signal, result)
+        self._validate(signal, result | {"plan": plan.record()})  # kept for a restart
         self._phase(trade, PhaseTrigger.RISK_APPROVED)
         price = signal.entry_price or self.market.price(instrument.id)
         quantity = (
@@ -313,7 +376,7 @@ class SignalPipeline:
         self._emit(SignalExecuted, signal, signal_id=signal.id, order_ids=entry_ids)
         self._phase(trade, PhaseTrigger.ORDER_FILLED)
         quantity = trade.entered
-        average = abs(trade.cash) / quantity
+        average = trade.entry_value / quantity
         trade.best_price = average
         stop = _on_tick(signal.stop_loss, trade, away=True)
         if stop is None and plan.trailing_stop is not None:
@@ -647,6 +710,17 @@ class SignalPipeline:
         finally:
             self._running = False
             self._now_cache = None
+
+
+_SIDES = {SignalType.BUY: OrderSide.BUY, SignalType.SELL: OrderSide.SELL}
+
+
+def _role_of(client_order_id: str) -> tuple[Role, int]:
+    """A signal's order's role and number from its client order id (``s-ID-sl2``)."""
+    suffix = client_order_id.rsplit("-", 1)[1]
+    name = suffix.rstrip("0123456789")
+    number = suffix[len(name) :]
+    return Role(name), int(number) if number else 0
 
 
 def _bracket_problem(signal: Signal, side: OrderSide) -> str | None:

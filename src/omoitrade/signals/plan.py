@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import OrderType
@@ -51,6 +52,31 @@ class ExecutionPlan:
             )
         if self.max_holding_ns is not None and self.max_holding_ns <= 0:
             raise ValidationError("max_holding_ns", "must be positive", self.max_holding_ns)
+
+    def record(self) -> dict[str, Any]:
+        """What management needs after a restart, as JSON (the sizer is spent by then)."""
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "entry_type": self.entry_type.value,
+            "trailing_stop": None if self.trailing_stop is None else str(self.trailing_stop),
+            "max_holding_ns": self.max_holding_ns,
+            "strategy_version": self.strategy_version,
+            "agent": self.agent,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], quantity: Decimal) -> ExecutionPlan:
+        """The plan of a :meth:`record`, with the quantity its entry was sent with."""
+        trailing = record.get("trailing_stop")
+        return cls(
+            portfolio_id=PortfolioId.parse(record["portfolio_id"]),
+            quantity=quantity,
+            entry_type=OrderType(record["entry_type"]),
+            trailing_stop=None if trailing is None else Decimal(trailing),
+            max_holding_ns=record.get("max_holding_ns"),
+            strategy_version=int(record.get("strategy_version", 1)),
+            agent=record.get("agent"),
+        )
 
     def size(
         self, price: Decimal, lot_size: Decimal, min_quantity: Decimal, fee_rate: Decimal = ZERO

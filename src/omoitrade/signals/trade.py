@@ -36,6 +36,7 @@ class SignalTrade:
     working: set[ClientOrderId] = field(default_factory=set)  # exits still able to fill
     entry_quantity: Decimal = ZERO  # asked
     entered: Decimal = ZERO  # filled on entry
+    entry_value: Decimal = ZERO  # quantity x price of the entry's fills
     exited: Decimal = ZERO  # filled on exits
     cash: Decimal = ZERO  # money in (sells) minus money out (buys)
     commission: Decimal = ZERO
@@ -72,6 +73,7 @@ class SignalTrade:
         self.commission += fee
         if role is Role.ENTRY:
             self.entered += quantity
+            self.entry_value += value
         else:
             self.exited += quantity
 

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 from signal_world import BTC, FULL_CYCLE, MAKER, SECOND, TAKER, World
 
-from omoitrade.core.approvals import ApprovalStatus, NamedPolicy
+from omoitrade.core.approvals import ApprovalDesk, ApprovalStatus, NamedPolicy
 from omoitrade.model.enums import (
     OrderSide,
     OrderStatus,
@@ -16,6 +16,9 @@ from omoitrade.model.enums import (
     SignalType,
     TradePhase,
 )
+from omoitrade.model.identifiers import ClientOrderId
+from omoitrade.runtime.signal_wiring import signal_pipeline
+from omoitrade.signals.pipeline import SignalPipeline
 from omoitrade.signals.plan import SignalSettings
 from omoitrade.signals.trade import Role
 from omoitrade.testing import factories as f
@@ -251,3 +254,50 @@ def test_a_shadow_signal_is_validated_and_recorded_but_never_traded() -> None:
     assert w.desk.pending() == [] and w.node.orders.open_orders(w.portfolio.id) == []
     assert w.phases(signal) == [TradePhase.VALIDATION, TradePhase.SIGNAL]
     assert w.send(w.signal()).status is SignalStatus.PENDING  # the slot is free
+
+
+def restart_pipeline(w: World) -> SignalPipeline:
+    """A new pipeline on the same node, as after a restart (the old one stops listening)."""
+    w.bus.unsubscribe("events.order.*", w.pipeline._on_order_event)
+    return signal_pipeline(w.node, ApprovalDesk(w.clock, w.node.ids))
+
+
+def signal_orders(w: World, signal: object) -> list[object]:
+    suffixes = ["e", "sl0", "tp0", "sl1", "tp1", "x1", "x2"]
+    found = [w.order(signal, Role.ENTRY)]  # type: ignore[arg-type]
+    for suffix in suffixes[1:]:
+        cid = ClientOrderId(f"s-{signal.id}-{suffix}")  # type: ignore[attr-defined]
+        order = w.node.orders.registry.by_client(w.portfolio.id, cid)
+        if order is not None:
+            found.append(order)
+    return found
+
+
+def test_an_open_trade_is_taken_back_after_a_restart_and_settles_with_its_entry() -> None:
+    w = World()
+    signal = w.send(w.signal(), w.plan(agent="bot-1", strategy_version=4))
+    again = restart_pipeline(w)
+    trade = again.adopt(signal, signal_orders(w, signal))  # type: ignore[arg-type]
+    assert trade is not None and trade.phase is TradePhase.MANAGEMENT
+    assert (trade.entered, trade.stop_price, trade.target_price) == (
+        D("0.5"),
+        D("41000.00"),
+        D("43000.00"),
+    )
+    assert again.trade(w.strategy_id, BTC.id) is trade
+    w.rest(TAKER, OrderSide.BUY, "43000.00", "15")  # the target fills after the restart
+    assert again.trade(w.strategy_id, BTC.id) is None
+    assert w.settled(signal).realized_pnl == D("500.000000")
+    assert again.realized_by_agent["bot-1"] == D("500.000000")
+    assert again.realized_by_version[(w.strategy_id, 4)] == D("500.000000")
+
+
+def test_a_trade_that_closed_while_down_is_settled_when_taken_back() -> None:
+    w = World()
+    signal = w.send(w.signal())
+    w.bus.unsubscribe("events.order.*", w.pipeline._on_order_event)  # the process is down
+    w.rest(TAKER, OrderSide.SELL, "40950.00", "15")  # the stop fills meanwhile
+    again = signal_pipeline(w.node, ApprovalDesk(w.clock, w.node.ids))
+    again.adopt(signal, signal_orders(w, signal))  # type: ignore[arg-type]
+    settled = w.settled(signal)
+    assert settled.realized_pnl < 0 and again.trade(w.strategy_id, BTC.id) is None
