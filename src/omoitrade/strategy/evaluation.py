@@ -94,10 +94,17 @@ class RuleEvaluator:
                     self._indicators[operand.instance_key] = spec.create(**dict(operand.params))
                 if isinstance(rule, Cross) and operand not in self._crossed:
                     self._crossed.append(operand)
+        # each crossing's two operands by position in ``_crossed`` (looked up by the rule's
+        # identity: operands hash by value, which is slow on every bar)
+        self._cross_slots: dict[int, tuple[int, int]] = {
+            id(rule): (self._crossed.index(rule.left), self._crossed.index(rule.right))
+            for rule in (r for top in rules for r in _walk(top))
+            if isinstance(rule, Cross)
+        }
         self._bar: dict[str, float] = {}
         self._outputs: dict[Any, Any] = {}
-        self._previous: dict[Operand, float | None] = {}
-        self._current: dict[Operand, float | None] = {}
+        self._previous: list[float | None] = [None] * len(self._crossed)
+        self._current: list[float | None] = list(self._previous)
 
     @property
     def indicator_count(self) -> int:
@@ -118,7 +125,7 @@ class RuleEvaluator:
         bar = (float(open_), float(high), float(low), float(close), float(volume))
         self._bar = dict(zip(("open", "high", "low", "close", "volume"), bar, strict=True))
         self._outputs = {key: ind.update_bar(*bar) for key, ind in self._indicators.items()}
-        self._current = {operand: self._value(operand) for operand in self._crossed}
+        self._current = [self._value(operand) for operand in self._crossed]
         moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
         enter = self._eval(self.document.entry_rules, position, moment) is True
         exit_rules = self.document.exit_rules
@@ -171,8 +178,9 @@ class RuleEvaluator:
         return moment.astimezone(UTC).weekday() in rule.days
 
     def _cross(self, rule: Cross) -> bool | None:
-        now_a, now_b = self._current[rule.left], self._current[rule.right]
-        before_a, before_b = self._previous.get(rule.left), self._previous.get(rule.right)
+        a, b = self._cross_slots[id(rule)]
+        now_a, now_b = self._current[a], self._current[b]
+        before_a, before_b = self._previous[a], self._previous[b]
         if None in (now_a, now_b, before_a, before_b):
             return None
         assert now_a is not None and now_b is not None

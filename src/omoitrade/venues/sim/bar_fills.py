@@ -134,6 +134,7 @@ class BarExecutionSimulator:
         self._last_bar: Bar | None = None
         self._volume_left: Decimal | None = None  # of the latest bar, under a participation cap
         self._bar_mark = 0  # orders with a higher sequence came after the latest bar began
+        self._last_order_seq = 0
 
     # --- commands ---------------------------------------------------------------------------
     def submit(self, command: SubmitOrder, at: datetime) -> list[ExecutionReport]:
@@ -143,7 +144,7 @@ class BarExecutionSimulator:
             problem = f"client order id {command.client_order_id} is already working"
         if problem is not None:
             return [order_rejected(self._next_report_id(), command, problem, at)]
-        seq = next(self._order_seq)
+        seq = self._last_order_seq = next(self._order_seq)
         order = _Working(command, VenueOrderId(f"{self._prefix}-{seq}"), seq)
         if command.time_in_force is TimeInForce.DAY:
             order.expires_at = self._session_close_after(at)
@@ -189,7 +190,7 @@ class BarExecutionSimulator:
     def on_bar(self, bar: Bar) -> list[ExecutionReport]:
         """Work every order against ``bar`` (call before strategies see the bar)."""
         at = bar.timestamp
-        self._bar_mark = self._last_seq()
+        self._bar_mark = self._last_order_seq
         reports: list[ExecutionReport] = []
         for order in list(self._working.values()):
             if order.expires_at is not None and at >= order.expires_at:
@@ -219,7 +220,7 @@ class BarExecutionSimulator:
         next bar. Returns nothing when no such order came."""
         if self.config.fill_model is not FillModel.OHLC or bar is not self._last_bar:
             return []
-        mark, self._bar_mark = self._bar_mark, self._last_seq()
+        mark, self._bar_mark = self._bar_mark, self._last_order_seq
         fresh = [
             o
             for o in self._working.values()
@@ -235,9 +236,6 @@ class BarExecutionSimulator:
             if (order.command.account_id, order.command.client_order_id) in self._working:
                 reports += self._work(order, bar, price, bar.timestamp)
         return reports
-
-    def _last_seq(self) -> int:
-        return max((o.seq for o in self._working.values()), default=self._bar_mark)
 
     def _trade_price(self, order: _Working, bar: Bar, model: FillModel) -> Decimal | None:
         """The reference price at which ``order`` trades in ``bar``, or None if it does not."""
