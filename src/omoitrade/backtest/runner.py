@@ -53,6 +53,7 @@ from omoitrade.strategy.document import StrategyDocument
 from omoitrade.strategy.rule_strategy import RuleStrategy
 from omoitrade.venues.sim.bar_fills import BarFillConfig, FillModel
 from omoitrade.venues.sim.exchange import ExchangeMode, SimExchangeConfig, SimulatedExchange
+from omoitrade.venues.sim.latency import LatencyModel
 from omoitrade.venues.sim.slippage import NoSlippage, SlippageModel
 
 ACCOUNT = AccountId("backtest")
@@ -71,6 +72,9 @@ class BacktestConfig:
     fill_model: FillModel = FillModel.NEXT_OPEN
     slippage: SlippageModel = field(default_factory=NoSlippage)
     participation_cap: Decimal | None = None
+    # orders reach the exchange, and its reports come back, this much later (on the
+    # simulated clock): an order sent at a bar's open with any latency misses that open
+    latency: LatencyModel = field(default_factory=LatencyModel)
     # a backtest keeps the checks but drops the ones about a desk's mistakes in real time
     risk: RiskConfig = field(
         default_factory=lambda: RiskConfig(price_collar=None, duplicate_window_ns=None)
@@ -224,6 +228,7 @@ class _Kernel:
                 maker_fee=maker,
                 taker_fee=taker,
                 bar_fills=fills,
+                latency=config.latency,
                 enforce_balances=True,
             ),
         )

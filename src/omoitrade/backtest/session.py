@@ -83,6 +83,11 @@ def settings_of(config: BacktestConfig) -> dict[str, Any]:
         "participation_cap": (
             None if config.participation_cap is None else str(config.participation_cap)
         ),
+        "latency_ns": {
+            "order_ack": config.latency.order_ack_ns,
+            "fill": config.latency.fill_ns,
+            "market_data": config.latency.market_data_ns,
+        },
         "seed": config.seed,
     }
 

@@ -27,6 +27,7 @@ from omoitrade.model.market_data import Bar
 from omoitrade.runtime.demo import SIM_EXCHANGE
 from omoitrade.runtime.history import find_instrument
 from omoitrade.runtime.history import load_bars as history_bars
+from omoitrade.venues.sim.latency import LatencyModel
 
 
 def backtest(
@@ -48,6 +49,9 @@ def backtest(
     cash: Annotated[str, typer.Option(help="initial cash")] = "100000",
     commission: Annotated[str, typer.Option(help="rate of each fill's value, both sides")] = "0",
     fill: Annotated[str, typer.Option(help="next-open | close | ohlc")] = "next-open",
+    latency_ms: Annotated[
+        int, typer.Option("--latency-ms", min=0, help="order and report latency, milliseconds")
+    ] = 0,
     start: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
     end: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write all results")] = None,
@@ -63,6 +67,7 @@ def backtest(
         initial_cash=decimal_option("cash", cash),
         commission=decimal_option("commission", commission),
         fill_model=fill_model_option(fill),
+        latency=LatencyModel(order_ack_ns=latency_ms * 1_000_000, fill_ns=latency_ms * 1_000_000),
     )
     source = load_strategy(strategy)
     first, last = day_option("--from", start), day_option("--to", end)

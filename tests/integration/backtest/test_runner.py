@@ -17,6 +17,7 @@ from omoitrade.model.market_data import Bar
 from omoitrade.strategy.document import validate_document
 from omoitrade.testing import factories as f
 from omoitrade.venues.sim.bar_fills import FillModel
+from omoitrade.venues.sim.latency import LatencyModel
 from omoitrade.venues.sim.slippage import BpsSlippage, FixedTickSlippage
 
 EXAMPLES = Path(__file__).parents[3] / "examples" / "strategies"
@@ -150,6 +151,13 @@ def test_slippage_moves_market_fills_against_us_exactly_and_fees_follow() -> Non
     bps = BacktestConfig(slippage=BpsSlippage(bps=D("10")))
     worse = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), bps).run()
     assert fills(worse)[0][2] == D("107.11")  # 10 bps of 107 is 0.107: on the tick grid, against us
+
+
+def test_latency_makes_an_order_sent_at_the_open_miss_it() -> None:
+    slow = BacktestConfig(latency=LatencyModel(order_ack_ns=60_000_000_000))  # a minute
+    run = BacktestRunner([above(102)], [STOCK], bars(FLAT_THEN_UP), slow).run()
+    # the entry sent at the open of 01-03 arrives a minute later: it fills at the next open
+    assert fills(run)[0] == ("2024-01-04", "BUY", D("108"))
 
 
 def test_the_same_inputs_give_the_same_run() -> None:
