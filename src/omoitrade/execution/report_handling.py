@@ -246,7 +246,8 @@ class ReportHandling:
         if order.status is _PENDING:
             order.submit(at)
         venue_order_id = r.venue_order_id
-        if venue_order_id is None or order.exchange_order_id is not None:
+        known = order.exchange_order_id  # (a local: order.exchange_order_id changes below)
+        if venue_order_id is None or known is not None:
             return []
         order.acknowledge(venue_order_id, at)
         order_id = order.id

@@ -153,9 +153,9 @@ class RiskEngine:
     # --- pre-trade checks -----------------------------------------------------------------
     def check_order(self, order: Order, strategy_id: StrategyId | None = None) -> RiskDecision:
         """Judge a new order; an approved one counts toward the rate and duplicate checks."""
-        self._judged_key = None
         decision, plan = self._judge(order, amend_of=None, strategy_id=strategy_id)
-        key, self._judged_key = self._judged_key, None
+        key = self._judged_key  # (_judge starts it at None)
+        self._judged_key = None
         if decision.approved and plan is not None:  # (approved implies a plan)
             now = self.clock.timestamp_ns()
             self._rates.record(order.portfolio_id, now)
@@ -167,7 +167,6 @@ class RiskEngine:
     def preview_order(self, order: Order, strategy_id: StrategyId | None = None) -> RiskDecision:
         """Judge an order that is not being sent (a signal's prospective entry, say): the
         same checks as :meth:`check_order`, but it counts toward nothing."""
-        self._judged_key = None
         decision, _ = self._judge(order, amend_of=None, strategy_id=strategy_id)
         self._judged_key = None
         return decision
@@ -203,6 +202,7 @@ class RiskEngine:
         self, order: Order, amend_of: Order | None, strategy_id: StrategyId | None
     ) -> tuple[RiskDecision, _Plan | None]:
         """The decision, and the portfolio's plan when it has loaded limits."""
+        self._judged_key = None
         portfolio_id = order.portfolio_id
         view = self.view
         try:
@@ -410,7 +410,9 @@ class RiskEngine:
         )
         return self._emit(self._monitor.observe(limits, measures))
 
-    on_portfolio_update = update
+    def on_portfolio_update(self, portfolio_id: PortfolioId) -> list[DomainEvent]:
+        """The same as :meth:`update` (the name the portfolio's listeners call)."""
+        return self.update(portfolio_id)
 
     # --- trading states -------------------------------------------------------------------
     def trading_state(self, portfolio_id: PortfolioId | None = None) -> TradingState:

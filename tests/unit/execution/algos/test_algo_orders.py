@@ -161,19 +161,19 @@ def test_iceberg_shows_only_its_display_quantity_and_refills_after_each_fill() -
     assert all(c.price == D("42000.00") and c.order_type is OrderType.LIMIT for c in sent(desk))
 
 
-def test_an_iceberg_child_refused_as_a_duplicate_is_retried_after_the_pause() -> None:
-    desk = Desk()  # the risk engine refuses an equal order within a second
+def test_an_icebergs_equal_refills_are_not_refused_as_duplicates() -> None:
+    desk = Desk()  # the risk engine's duplicate check is on (1 s)
     desk.quote("41990.00", "42010.00")
     parent = desk.parent("0.6", limit_price=D("42000.00"))
-    params = IcebergParams(display_quantity=D("0.3"), on_reject=RejectPolicy.CONTINUE)
-    algo = desk.engine.submit(parent, params)
-    desk.rest(OrderSide.SELL, "1", "42000.00")
-    [rejected] = desk.of(AlgoChildRejected)
-    assert "risk.duplicate" in rejected.reason
-    assert algo.status is AlgoStatus.WORKING and algo.filled_quantity == D("0.3")
-    desk.advance(1)
+    algo = desk.engine.submit(parent, IcebergParams(display_quantity=D("0.3")))
+    desk.rest(OrderSide.SELL, "1", "42000.00")  # fills the first slice; the equal refill goes
+    assert desk.of(AlgoChildRejected) == []
     assert algo.status is AlgoStatus.COMPLETED and algo.filled_quantity == D("0.6")
-    assert algo.report().rejected_children == 1
+    assert algo.report().rejected_children == 0
+    other = desk.parent("0.3", limit_price=D("42000.00"))  # another parent's equal slice
+    desk.engine.submit(other, IcebergParams(display_quantity=D("0.3")))
+    [refused] = desk.of(AlgoChildRejected)
+    assert "risk.duplicate" in refused.reason
 
 
 def test_cancelling_a_parent_cancels_its_children_at_the_venue_and_sends_no_more() -> None:
