@@ -1,0 +1,219 @@
+"""The signal pipeline's shared machinery: its services, the open trades, the queue that
+runs reactions after the call that caused them, and the steps every phase uses (placing,
+cancelling and amending orders, recording signal outcomes, phase changes, events)."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from omoitrade.core.approvals import ApprovalDesk
+from omoitrade.core.bus import MessageBus
+from omoitrade.core.clock import Clock
+from omoitrade.core.errors import OmoiError
+from omoitrade.core.ids import IdGenerator
+from omoitrade.model.enums import OrderSide, OrderType
+from omoitrade.model.events import (
+    DomainEvent,
+    OrderEvent,
+    SignalExpired,
+    SignalRejected,
+    SignalValidated,
+    TradePhaseChanged,
+    assemble,
+)
+from omoitrade.model.identifiers import (
+    ClientOrderId,
+    EventId,
+    InstrumentId,
+    OrderId,
+    SignalId,
+    StrategyId,
+)
+from omoitrade.model.instruments import Instrument
+from omoitrade.model.signals import Signal
+from omoitrade.model.state_machines import TRADE_PHASES, PhaseTrigger
+from omoitrade.signals.plan import SettingsBook
+from omoitrade.signals.ports import MarketView, OrderPort, RiskPreview, StrategyControl
+from omoitrade.signals.trade import Role, SignalTrade
+from omoitrade.signals.validation import Validator
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EXITS = (Role.STOP_LOSS, Role.TAKE_PROFIT)
+
+
+class PipelineCore:
+    """What every phase of :class:`~omoitrade.signals.pipeline.SignalPipeline` shares."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        bus: MessageBus,
+        ids: IdGenerator,
+        instruments: Mapping[InstrumentId, Instrument],
+        orders: OrderPort,
+        risk: RiskPreview,
+        market: MarketView,
+        desk: ApprovalDesk,
+        settings: SettingsBook | None = None,
+        control: StrategyControl | None = None,
+        sink: Callable[[Signal], None] | None = None,
+    ) -> None:
+        self.clock, self.bus, self.ids = clock, bus, ids
+        self.instruments, self.orders, self.market, self.desk = instruments, orders, market, desk
+        self.settings = settings or SettingsBook()
+        self.validator = Validator(risk, market, self.settings, ids)
+        self.control, self.sink = control, sink
+        self._active: dict[tuple[StrategyId, InstrumentId], SignalTrade] = {}
+        self._by_cid: dict[ClientOrderId, SignalTrade] = {}
+        self._by_order: dict[OrderId, tuple[SignalTrade, ClientOrderId]] = {}
+        self._closing: dict[SignalId, list[Signal]] = defaultdict(list)  # exit signals
+        self._queue: deque[Callable[[], None]] = deque()
+        self._running = False
+        self._now_cache: datetime | None = None
+        self.realized_by_version: dict[tuple[StrategyId, int], Decimal] = defaultdict(Decimal)
+        self.realized_by_agent: dict[str, Decimal] = defaultdict(Decimal)
+        bus.subscribe("events.order.*", self._on_order_event)
+
+    def _place(
+        self,
+        trade: SignalTrade,
+        role: Role,
+        side: OrderSide,
+        order_type: OrderType,
+        quantity: Decimal,
+        *,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> bool:
+        cid = trade.client_id(role)
+        self._by_cid[cid] = trade
+        if role is not Role.ENTRY:
+            trade.working.add(cid)
+        try:
+            self.orders.place(
+                trade.plan.portfolio_id,
+                trade.instrument.id,
+                cid,
+                side,
+                order_type,
+                quantity,
+                price=price,
+                stop_price=stop_price,
+                signal_id=trade.signal.id,
+                strategy_id=trade.signal.strategy_id,
+                oco_group=f"s-{trade.signal.id}" if role in EXITS else None,
+            )
+        except OmoiError:
+            trade.working.discard(cid)
+            return False
+        return True
+
+    def _cancel(self, trade: SignalTrade, cid: ClientOrderId, reason: str) -> None:
+        trade.cancelling.add(cid)
+        try:
+            self.orders.cancel(trade.plan.portfolio_id, cid, reason)
+        except OmoiError:
+            trade.working.discard(cid)  # already gone
+            trade.cancelling.discard(cid)
+
+    def _amend(
+        self,
+        trade: SignalTrade,
+        cid: ClientOrderId,
+        *,
+        quantity: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> bool:
+        try:
+            self.orders.amend(
+                trade.plan.portfolio_id, cid, quantity=quantity, stop_price=stop_price
+            )
+        except OmoiError:
+            return False
+        return True
+
+    def _validate(self, signal: Signal, result: dict[str, Any]) -> None:
+        signal.validate(result)
+        self._emit(SignalValidated, signal, signal_id=signal.id, validation_result=result)
+
+    def _reject(self, signal: Signal, code: str, reason: str) -> None:
+        result = {"rejected": {"code": code, "reason": reason}}
+        signal.reject(result)
+        self._emit_rejected(signal, result)
+
+    def _emit_rejected(self, signal: Signal, result: dict[str, Any]) -> None:
+        self._emit(SignalRejected, signal, signal_id=signal.id, validation_result=result)
+
+    def _abandon(self, trade: SignalTrade, result: dict[str, Any]) -> None:
+        trade.signal.reject(result)
+        self._emit_rejected(trade.signal, result)
+        self._close_phase(trade, PhaseTrigger.ABANDONED)
+
+    def _expire(self, signal: Signal) -> None:
+        signal.expire()
+        self._emit(SignalExpired, signal, signal_id=signal.id)
+
+    def _phase(self, trade: SignalTrade, trigger: PhaseTrigger) -> None:
+        before = trade.phase
+        trade.phase = TRADE_PHASES.next_state(before, trigger)
+        signal = trade.signal
+        self._emit(
+            TradePhaseChanged,
+            strategy_id=signal.strategy_id,
+            instrument_id=signal.instrument_id,
+            from_phase=before,
+            to_phase=trade.phase,
+            signal_id=signal.id,
+        )
+
+    def _close_phase(self, trade: SignalTrade, trigger: PhaseTrigger) -> None:
+        """The trade's last phase change: it leaves the open trades."""
+        self._phase(trade, trigger)
+        key = (trade.signal.strategy_id, trade.signal.instrument_id)
+        if self._active.get(key) is trade:
+            del self._active[key]
+
+    def _emit(self, kind: type[DomainEvent], changed: Signal | None = None, **values: Any) -> None:
+        """Publish an event of ``kind`` (now, unless ``occurred_at`` is given), after saving
+        the signal it changed. Its values come from checked entities: assembled unchecked."""
+        if changed is not None and self.sink is not None:
+            self.sink(changed)
+        values.setdefault("occurred_at", self._now())
+        event = assemble(kind, event_id=EventId.new(self.ids), **values)
+        self.bus.publish(event.topic, event)
+
+    def _now(self) -> datetime:
+        """One reading of the clock for all the work of one call into the pipeline."""
+        now = self._now_cache
+        if now is None:
+            now = self._now_cache = self.clock.utc_now()
+        return now
+
+    def _run(self, work: Callable[[], None]) -> None:
+        """Do ``work`` now, or after the work in progress (events it causes queue up)."""
+        self._queue.append(work)
+        if self._running:
+            return
+        self._running = True
+        try:
+            while self._queue:
+                self._now_cache = None
+                self._queue.popleft()()
+        finally:
+            self._running = False
+            self._now_cache = None
+
+    def _on_order_event(self, event: OrderEvent) -> None:
+        """An order event (the management phase handles those of the signals' orders)."""
+        raise NotImplementedError
+
+
+def to_ns(at: datetime) -> int:
+    """A UTC datetime in nanoseconds since the epoch."""
+    delta = at - _EPOCH
+    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1000
