@@ -20,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from omoitrade.core.clock import LiveClock
-from omoitrade.runtime.paper_session import PaperSession, SessionSnapshot
+from omoitrade.runtime.paper_session import PaperSession
+from omoitrade.runtime.paper_snapshot import SessionSnapshot
 
 REFRESH_S = 0.25
 

@@ -5,13 +5,10 @@ governance (first start) or found with their current version (later starts), the
 synthetic market with its simulated exchange, a trading node (risk, orders, positions)
 with the signal pipeline, the approvals wiring, and a snapshot of it all for a view.
 
-The simulated exchange keeps our accounts' history in its **own** SQLite file (the
-command journal and the reports of :mod:`omoitrade.venues.sim.journal`), apart from the
-system's database. Its matching runs in memory against the background liquidity (which
-is not journaled: it is the market, not an account). On a restart the exchange rebuilds
-our accounts (fills, positions, working orders) from its file, puts the working orders
-back in its fresh books, and the node reconciles against *that*, not against its own
-memory. The synthetic prices resume where they stopped.
+The simulated exchange keeps our accounts' history in its **own** SQLite file
+(:mod:`omoitrade.runtime.paper_venue`); on a restart the node reconciles against it, not
+against its own memory. The synthetic prices resume where they stopped. The live view's
+snapshot types are in :mod:`omoitrade.runtime.paper_snapshot`.
 """
 
 from __future__ import annotations
@@ -21,13 +18,11 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from decimal import Decimal
-from itertools import count
 from pathlib import Path
 from typing import Any
 
-from omoitrade.core.approvals import ApprovalDesk, ApprovalRequest
+from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import Clock, TimeEvent
 from omoitrade.core.errors import NotFound, OmoiError
@@ -35,7 +30,7 @@ from omoitrade.core.ids import IdGenerator
 from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Bar, Instrument, Quote, Timeframe, TradeTick
-from omoitrade.model.enums import ExecType, OrderSide, OrderStatus, SignalStatus, TradingMode
+from omoitrade.model.enums import SignalStatus, TradingMode
 from omoitrade.model.events import (
     DomainEvent,
     OrderFillEvent,
@@ -46,33 +41,26 @@ from omoitrade.model.events import (
 )
 from omoitrade.model.identifiers import (
     AccountId,
-    ClientOrderId,
     InstrumentId,
     SignalId,
     StrategyId,
-    VenueOrderId,
-    VenueTradeId,
 )
-from omoitrade.model.orders import Order
 from omoitrade.model.portfolios import Portfolio
-from omoitrade.model.positions import Position
 from omoitrade.model.signals import Signal
-from omoitrade.model.venue import (
-    AmendOrder,
-    Balance,
-    CancelOrder,
-    CommandRejected,
-    ExecutionReport,
-    MarketDataHandler,
-    ReportHandler,
-    SubmitOrder,
-    VenuePosition,
-    VenueReport,
-)
 from omoitrade.portfolio.reconciliation import DISCREPANCY_TOPIC, Discrepancy
 from omoitrade.runtime.approval_store import AdoptionResult, ApprovalStore
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
 from omoitrade.runtime.paper import PaperMarket, PaperMarketConfig
+from omoitrade.runtime.paper_snapshot import (
+    Alert,
+    FillRow,
+    PositionRow,
+    RiskRow,
+    SessionSnapshot,
+    SignalRow,
+    StrategyRow,
+)
+from omoitrade.runtime.paper_venue import PaperVenue
 from omoitrade.runtime.signal_records import SignalRecorder
 from omoitrade.runtime.signal_wiring import signal_pipeline
 from omoitrade.runtime.strategy_context import NodeStrategyContext, StrategyRouter
@@ -91,17 +79,11 @@ from omoitrade.store.repositories import key_of
 from omoitrade.strategy.base import StrategyRunner, StrategyState
 from omoitrade.strategy.document import StrategyDocumentError, validate_document
 from omoitrade.strategy.rule_strategy import RuleStrategy
-from omoitrade.venues.sim import wire
-from omoitrade.venues.sim.accounts import SimAccount
 from omoitrade.venues.sim.durable import run_now
-from omoitrade.venues.sim.exchange import SimulatedExchange
-from omoitrade.venues.sim.journal import Journal
 
 _log = logging.getLogger("omoitrade.runtime.paper_session")
 SECOND_NS = 1_000_000_000
 DEMO_AUTHOR = "system:demo"
-STARTING_CASH = {"USD": Decimal("1000000")}  # the exchange account's own starting cash
-_WORKING = (OrderStatus.SUBMITTED, OrderStatus.PARTIAL)
 
 
 def default_strategies_dir() -> Path:
@@ -109,264 +91,6 @@ def default_strategies_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "examples" / "strategies"
 
 
-# --- the exchange ----------------------------------------------------------------------------
-@dataclass(slots=True)
-class _Restored:
-    """An order put back in the fresh books after a restart: what it was before."""
-
-    venue_order_id: VenueOrderId | None
-    quantity: Decimal
-    filled: Decimal
-
-
-class PaperVenue:
-    """A :class:`~omoitrade.model.venue.VenueAdapter`: the synthetic market's exchange for
-    matching, our accounts' history in the exchange's own file.
-
-    Commands are journaled (committed) before they reach the books; every report for our
-    accounts is stored before it is delivered, with ids of this file (report ids, and
-    venue order and trade ids prefixed by the start's number, so they never repeat across
-    restarts). Commands that arrive while the exchange is busy (a strategy reacting to
-    market data the exchange is publishing) wait until it is done: nothing re-enters the
-    matching engine.
-    """
-
-    def __init__(self, exchange: SimulatedExchange, path: Path) -> None:
-        self.exchange = exchange
-        self.path = path
-        self.journal = Journal(path)
-        self._report_handlers: list[ReportHandler] = []
-        self._latest: dict[tuple[AccountId, ClientOrderId], ExecutionReport] = {}
-        self._fills: list[ExecutionReport] = []
-        self._accounts: dict[AccountId, SimAccount] = {}
-        self._restored: dict[tuple[AccountId, ClientOrderId], _Restored] = {}
-        self._restoring = False
-        self._busy = False
-        self._waiting: deque[Callable[[], None]] = deque()
-        self.prices: dict[InstrumentId, Decimal] = {}
-        self._load()
-        self.start_number = self.journal.append(self._now(), [{"kind": "start"}])[0].sequence
-        self._report_ids = count(self.journal.last_report_id() + 1)
-        exchange.on_report(self._on_report)
-
-    def _now(self) -> int:
-        return self.exchange.clock.timestamp_ns()
-
-    def _load(self) -> None:
-        """Our accounts as the file has them: fills, latest order states, prices."""
-        for entry in self.journal.entries():
-            if entry.payload.get("kind") == "prices":
-                self.prices = {
-                    InstrumentId.parse(k): Decimal(v) for k, v in entry.payload["prices"].items()
-                }
-        after = 0
-        while True:
-            page = self.journal.reports_after(after, 1000)
-            if not page:
-                break
-            for data in page:
-                report = wire.decode_report(data)
-                after = report.report_id
-                if isinstance(report, ExecutionReport):
-                    self._book(report)
-
-    def _book(self, report: ExecutionReport) -> None:
-        key = (report.account_id, report.client_order_id)
-        if report.exec_type is ExecType.REJECTED and key in self._latest:
-            return
-        self._latest[key] = report
-        if report.exec_type is ExecType.TRADE:
-            self._fills.append(report)
-            instrument = self.exchange.instrument(report.instrument_id)
-            self._account(report.account_id).apply_fill(report, instrument)
-
-    def _account(self, account_id: AccountId) -> SimAccount:
-        account = self._accounts.get(account_id)
-        if account is None:
-            account = self._accounts[account_id] = SimAccount(account_id)
-            for currency, amount in STARTING_CASH.items():
-                account.deposit(currency, amount)
-        return account
-
-    # --- exclusive access to the books ----------------------------------------------------
-    def exclusive(self, work: Callable[[], None]) -> None:
-        """Run ``work`` on the books now, or after the work in progress."""
-        self._waiting.append(work)
-        if self._busy:
-            return
-        self._busy = True
-        try:
-            while self._waiting:
-                self._waiting.popleft()()
-        finally:
-            self._busy = False
-
-    def resume_orders(self) -> int:
-        """Put our working orders back in the fresh books (after a restart)."""
-        working = [r for r in self._latest.values() if _working(r)]
-        for report in sorted(working, key=lambda r: r.report_id):
-            key = (report.account_id, report.client_order_id)
-            self._restored[key] = _Restored(
-                report.venue_order_id, report.quantity, report.filled_quantity
-            )
-            command = SubmitOrder(
-                report.account_id,
-                report.client_order_id,
-                report.instrument_id,
-                report.side,
-                report.order_type,
-                report.leaves_quantity,
-                report.time_in_force,
-                price=report.price,
-                stop_price=report.stop_price,
-            )
-
-            def place(command: SubmitOrder = command) -> None:
-                self._restoring = True
-                try:
-                    self.exchange.act(command)
-                finally:
-                    self._restoring = False
-
-            self.exclusive(place)
-        return len(working)
-
-    def save_prices(self, prices: dict[InstrumentId, Decimal]) -> None:
-        encoded = {str(k): str(v) for k, v in prices.items()}
-        self.journal.append(self._now(), [{"kind": "prices", "prices": encoded}])
-
-    # --- reports ----------------------------------------------------------------------------
-    def _on_report(self, report: VenueReport) -> None:
-        translated: ExecutionReport | CommandRejected | None
-        if isinstance(report, ExecutionReport):
-            translated = self._translate(report)
-            if translated is None:
-                return
-        elif isinstance(report, CommandRejected):
-            translated = replace(report, report_id=next(self._report_ids))
-        else:
-            return
-        self.journal.store_reports(self.journal.last_sequence, [translated])
-        if isinstance(translated, ExecutionReport):
-            self._book(translated)
-        for handler in self._report_handlers:
-            handler(translated)
-
-    def _translate(self, report: ExecutionReport) -> ExecutionReport | None:
-        key = (report.account_id, report.client_order_id)
-        restored = self._restored.get(key)
-        trade_id = report.trade_id
-        if trade_id is not None:
-            trade_id = VenueTradeId(f"{self.start_number}-{trade_id}")
-        venue_order_id = report.venue_order_id
-        if venue_order_id is not None:
-            venue_order_id = VenueOrderId(f"{self.start_number}-{venue_order_id}")
-        quantity, filled = report.quantity, report.filled_quantity
-        exec_type, status, reason = report.exec_type, report.order_status, report.reason
-        if restored is not None:
-            if self._restoring and exec_type is ExecType.NEW:
-                return None  # it was working before: nothing new to say
-            venue_order_id = restored.venue_order_id or venue_order_id
-            quantity, filled = restored.quantity, restored.filled + report.filled_quantity
-            if exec_type is ExecType.REJECTED:  # could not be put back: it ends here
-                exec_type, status = ExecType.CANCELLED, OrderStatus.CANCELLED
-                reason = f"lost at the exchange's restart: {reason}"
-            if status is OrderStatus.SUBMITTED and filled > 0:
-                status = OrderStatus.PARTIAL
-        return report._replace(
-            report_id=next(self._report_ids),
-            venue_order_id=venue_order_id,
-            trade_id=trade_id,
-            quantity=quantity,
-            filled_quantity=filled,
-            exec_type=exec_type,
-            order_status=status,
-            reason=reason,
-        )
-
-    # --- VenueAdapter -----------------------------------------------------------------------
-    @property
-    def venue(self) -> str:
-        return self.exchange.venue
-
-    def instruments(self) -> list[Instrument]:
-        return self.exchange.instruments()
-
-    def on_report(self, handler: ReportHandler) -> None:
-        self._report_handlers.append(handler)
-
-    def on_market_data(self, handler: MarketDataHandler) -> None:
-        self.exchange.on_market_data(handler)
-
-    def submit(self, command: SubmitOrder) -> None:
-        self._command("submit", command)
-
-    def cancel(self, command: CancelOrder) -> None:
-        self._command("cancel", command)
-
-    def amend(self, command: AmendOrder) -> None:
-        self._command("amend", command)
-
-    def _command(self, kind: str, command: SubmitOrder | CancelOrder | AmendOrder) -> None:
-        self.exchange.instrument(command.instrument_id)  # NotFound before it is journaled
-        self.journal.append(self._now(), [{"kind": kind, "command": wire.encode_command(command)}])
-        self._account(command.account_id)
-        act = getattr(self.exchange, kind)
-        self.exclusive(lambda: act(command))
-
-    async def order_status(
-        self, account_id: AccountId, client_order_id: ClientOrderId
-    ) -> ExecutionReport | None:
-        latest = self._latest.get((account_id, client_order_id))
-        return None if latest is None else self._status(latest)
-
-    async def open_orders(self, account_id: AccountId) -> list[ExecutionReport]:
-        return [
-            self._status(r)
-            for (account, _), r in self._latest.items()
-            if account == account_id and _working(r)
-        ]
-
-    async def fills_since(self, account_id: AccountId, since: datetime) -> list[ExecutionReport]:
-        return [f for f in self._fills if f.account_id == account_id and f.timestamp >= since]
-
-    async def balances(self, account_id: AccountId) -> list[Balance]:
-        return self._account(account_id).balances()
-
-    async def positions(self, account_id: AccountId) -> list[VenuePosition]:
-        return self._account(account_id).positions()
-
-    def _status(self, report: ExecutionReport) -> ExecutionReport:
-        return report._replace(
-            report_id=next(self._report_ids),
-            exec_type=ExecType.STATUS,
-            timestamp=self.exchange.clock.utc_now(),
-            last_quantity=None,
-            last_price=None,
-            trade_id=None,
-            liquidity=None,
-            commission=Decimal(0),
-            commission_currency=None,
-        )
-
-    def submits_of(self, client_order_id: ClientOrderId) -> int:
-        """How many times a submit of this client order id reached the exchange (tests)."""
-        return sum(
-            1
-            for entry in self.journal.entries()
-            if entry.payload.get("kind") == "submit"
-            and entry.payload["command"]["client_order_id"] == str(client_order_id)
-        )
-
-    def close(self) -> None:
-        self.journal.dispose()
-
-
-def _working(report: ExecutionReport) -> bool:
-    return report.order_status in _WORKING and report.leaves_quantity > 0
-
-
-# --- the session -----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PaperSessionConfig:
     """Where the session keeps its data and how it trades."""
@@ -382,72 +106,6 @@ class PaperSessionConfig:
     signal_ttl_ns: int = 5 * 60 * SECOND_NS
     performance_interval_ns: int = 60 * SECOND_NS
     history: int = 50  # recent signals, fills and alerts kept for the view
-
-
-@dataclass(frozen=True, slots=True)
-class SignalRow:
-    signal: Signal
-    strategy: str
-    symbol: str
-    phase: str
-
-
-@dataclass(frozen=True, slots=True)
-class FillRow:
-    at: datetime
-    symbol: str
-    side: OrderSide
-    quantity: Decimal
-    price: Decimal
-    client_order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class PositionRow:
-    symbol: str
-    position: Position
-
-
-@dataclass(frozen=True, slots=True)
-class RiskRow:
-    portfolio: str
-    trading_state: str
-    equity: Decimal
-    cash: Decimal
-    unrealized_pnl: Decimal
-    realized_pnl: Decimal
-    limits: list[tuple[str, float, bool]]
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    at: datetime
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class StrategyRow:
-    name: str
-    version: int
-    state: str
-    failure: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSnapshot:
-    """What the view shows, at one moment."""
-
-    at: datetime
-    quotes: list[tuple[str, Quote | None, Bar | None]]
-    strategies: list[StrategyRow]
-    signals: list[SignalRow]
-    orders: list[tuple[str, Order]]
-    fills: list[FillRow]
-    positions: list[PositionRow]
-    risk: list[RiskRow]
-    approvals: list[ApprovalRequest]
-    alerts: list[Alert]
 
 
 @dataclass(slots=True)
