@@ -24,16 +24,15 @@ from omoitrade.backtest.optimize import (
     EvaluationInputs,
     OptimizationResult,
     ParamSpace,
-    Progress,
     ProgressCounter,
     SearchSettings,
     Trial,
-    Window,
     make_trial,
     open_evaluator,
     search,
 )
 from omoitrade.backtest.runner import BacktestConfig
+from omoitrade.backtest.search_space import Progress, Window
 from omoitrade.core.errors import ValidationError
 from omoitrade.model import Instrument
 from omoitrade.model.market_data import Bar
