@@ -13,10 +13,9 @@ snapshot types are in :mod:`omoitrade.runtime.paper_snapshot`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +29,7 @@ from omoitrade.core.ids import IdGenerator
 from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Bar, Instrument, Quote, Timeframe, TradeTick
-from omoitrade.model.enums import SignalStatus, TradingMode
+from omoitrade.model.enums import TradingMode
 from omoitrade.model.events import (
     DomainEvent,
     OrderFillEvent,
@@ -51,6 +50,13 @@ from omoitrade.portfolio.reconciliation import DISCREPANCY_TOPIC, Discrepancy
 from omoitrade.runtime.approval_store import AdoptionResult, ApprovalStore
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
 from omoitrade.runtime.paper import PaperMarket, PaperMarketConfig
+from omoitrade.runtime.paper_resume import (
+    adopt_open_trades,
+    default_strategies_dir,
+    demo_documents,
+    restore_strategy_positions,
+    stored_events,
+)
 from omoitrade.runtime.paper_snapshot import (
     Alert,
     FillRow,
@@ -84,11 +90,6 @@ from omoitrade.venues.sim.durable import run_now
 _log = logging.getLogger("omoitrade.runtime.paper_session")
 SECOND_NS = 1_000_000_000
 DEMO_AUTHOR = "system:demo"
-
-
-def default_strategies_dir() -> Path:
-    """``examples/strategies`` of the source tree this package runs from."""
-    return Path(__file__).resolve().parents[3] / "examples" / "strategies"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +182,11 @@ class PaperSession:
         self._subscribe()
         self._register_strategies()
         # resume: the books from the event store, the exchange from its file, then compare
-        events = list(self._stored_events())
+        events = list(stored_events(database))
         node.restore(events, equity_marks_from_store(database, [self.portfolio.id]))
-        self._restore_strategy_positions(events)
+        restore_strategy_positions(
+            database, self.portfolio.id, (r.context for r in self.strategies.values()), events
+        )
         self.adoption = self.approvals.adopt_pending({"strategy": self.service.on_live_decision})
         for request in self.adoption.rejected:
             self._alert("approval", f"{request.requested_action}: rejected, {RESTART_NOTE}")
@@ -192,7 +195,7 @@ class PaperSession:
             self._alert("exchange", f"{restored} working order(s) back in the books")
         results = run_now(node.reconcile())
         self.reconciliation = [d for r in results for d in r.discrepancies]
-        adopted = self._adopt_open_trades()
+        adopted = adopt_open_trades(database, pipeline, node.orders.registry)
         if adopted:
             self._alert("signals", f"{adopted} open trade(s) taken back under management")
         market.pipeline.start()
@@ -232,33 +235,15 @@ class PaperSession:
 
     # --- strategies ---------------------------------------------------------------------------
     def demo_documents(self) -> list[dict[str, Any]]:
-        """The example documents, adapted to the demo: every one on ``timeframe`` bars, on
-        the instruments traded here, and long only where it said both (RuleStrategy trades
-        one side)."""
+        """The example documents, adapted to the demo (see ``paper_resume.demo_documents``)."""
         if self.config.documents is not None:
             return [dict(d) for d in self.config.documents]
         directory = self.config.strategies_dir or default_strategies_dir()
-        if not directory.is_dir():
-            self._alert("strategies", f"no strategy documents: {directory} is not a directory")
-            return []
-        known = {f"{SIM_EXCHANGE}:{i.symbol}" for i in self.instruments.values()}
-        documents = []
-        for path in sorted(directory.glob("*.json")):
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as error:
-                self._alert("strategies", f"{path.name}: not read ({error})")
-                continue
-            names = [n for n in document.get("instruments", []) if n in known]
-            if not names:
-                self._alert("strategies", f"{path.name}: none of its instruments trade here")
-                continue
-            document["instruments"] = names
-            document["timeframe"] = self.config.timeframe.value
-            risk = document.get("risk_parameters", {})
-            if risk.get("direction") == "both":
-                risk["direction"] = "long_only"
-            documents.append(document)
+        documents, problems = demo_documents(
+            directory, self.instruments.values(), self.config.timeframe
+        )
+        for problem in problems:
+            self._alert("strategies", problem)
         return documents
 
     def _register_strategies(self) -> None:
@@ -305,53 +290,6 @@ class PaperSession:
                 running.base_metrics = dict(base.metrics)
             self.strategies[strategy_id] = running
             self.router.add(strategy, context)
-
-    def _adopt_open_trades(self) -> int:
-        """Signals whose trades were open when the process stopped go back under the
-        pipeline's management (stops, trailing, holding time, settlement)."""
-        with self.database.transaction(write=False) as uow:
-            signals = uow.signals.list(
-                uow.signals.table.c.status.in_([SignalStatus.VALIDATED, SignalStatus.EXECUTED])
-            )
-            candidates = []
-            for signal in signals:
-                settled = any(isinstance(e, SignalSettled) for e in uow.events.stream(signal.id))
-                if not settled:
-                    candidates.append((signal, uow.orders.for_signal(signal.id)))
-        registry = self.node.orders.registry
-        count = 0
-        for signal, stored in candidates:
-            orders = [registry.get(o.id) or o for o in stored]
-            if self.pipeline.adopt(signal, orders) is not None:
-                count += 1
-        return count
-
-    def _restore_strategy_positions(self, events: list[DomainEvent]) -> None:
-        """Each strategy's own position, from the stored fills of its orders."""
-        if not self.strategies:
-            return
-        with self.database.transaction(write=False) as uow:
-            for running in self.strategies.values():
-                signals = uow.signals.list(
-                    uow.signals.table.c.strategy_id == key_of(running.context.strategy_id)
-                )
-                running.context.signal_ids.update(s.id for s in signals)
-            orders = {
-                o.id: o
-                for o in uow.orders.list(
-                    uow.orders.table.c.portfolio_id == key_of(self.portfolio.id)
-                )
-            }
-        for event in events:
-            if not isinstance(event, OrderFillEvent):
-                continue
-            order = orders.get(event.order_id)
-            if order is None:
-                continue
-            for running in self.strategies.values():
-                if running.context.owns(order):
-                    running.context.on_fill(event)
-                    break
 
     def pause(self, strategy_id: StrategyId, reason: str) -> None:
         """The pipeline's strategy control: a limit alert pauses the strategy."""
@@ -524,17 +462,6 @@ class PaperSession:
 
     def _save_prices(self) -> None:
         self.venue.save_prices(self.market.synthetic.fair_values())
-
-    def _stored_events(self) -> Iterator[DomainEvent]:
-        after = 0
-        while True:
-            with self.database.transaction(write=False) as uow:
-                page = uow.events.read(after, 1000)
-            if not page:
-                return
-            for stored in page:
-                yield stored.event
-            after = page[-1].sequence
 
     # --- stop ---------------------------------------------------------------------------------
     def stop(self) -> None:

@@ -48,6 +48,9 @@ EXITS = (Role.STOP_LOSS, Role.TAKE_PROFIT)
 class PipelineCore:
     """What every phase of :class:`~omoitrade.signals.pipeline.SignalPipeline` shares."""
 
+    # the handler of the signals' order events: the management phase's (TradeManagement)
+    _on_order_event: Callable[[OrderEvent], None]
+
     def __init__(
         self,
         *,
@@ -207,10 +210,6 @@ class PipelineCore:
         finally:
             self._running = False
             self._now_cache = None
-
-    def _on_order_event(self, event: OrderEvent) -> None:
-        """An order event (the management phase handles those of the signals' orders)."""
-        raise NotImplementedError
 
 
 def to_ns(at: datetime) -> int:
