@@ -29,7 +29,7 @@ from typing import Any
 from omoitrade.backtest.metrics import EquityCurve
 from omoitrade.core.approvals import ApprovalDesk, NamedPolicy
 from omoitrade.core.bus import MessageBus
-from omoitrade.core.clock import SimulatedClock
+from omoitrade.core.clock import SimulatedClock, to_ns
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.execution.journal import InMemoryOrderJournal
@@ -209,7 +209,7 @@ class _Kernel:
     ) -> None:
         self.config = config
         self.instruments = {i.id: i for i in instruments}
-        self.clock = SimulatedClock(_ns(start))
+        self.clock = SimulatedClock(to_ns(start))
         ids = IdGenerator(self.clock.timestamp_ns, seed=config.seed, thread_safe=False)
         maker = config.commission if config.maker_fee is None else config.maker_fee
         taker = config.commission if config.taker_fee is None else config.taker_fee
@@ -287,7 +287,7 @@ class _Kernel:
     def step(self, group: list[Bar]) -> None:
         """One bar time: see the module docstring."""
         at = group[0].timestamp
-        self.clock.advance_to(max(_ns(at), self.clock.timestamp_ns()))
+        self.clock.advance_to(max(to_ns(at), self.clock.timestamp_ns()))
         if not self._decide_at_close:
             for bar in group:
                 self._see_price(bar, bar.open, at)
@@ -348,7 +348,3 @@ class _Kernel:
             bars=self.bars_by_symbol,
             paused=paused,
         )
-
-
-def _ns(at: datetime) -> int:
-    return int(at.timestamp()) * 1_000_000_000 + at.microsecond * 1000

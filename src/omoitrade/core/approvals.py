@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from omoitrade.core.clock import Clock, TimeEvent
+from omoitrade.core.clock import Clock, TimeEvent, to_datetime, to_ns
 from omoitrade.core.errors import Conflict, NotFound, ValidationError
 from omoitrade.core.fsm import TransitionTable
 from omoitrade.core.ids import IdGenerator, UuidIdentifier
@@ -162,7 +162,7 @@ class ApprovalDesk:
             facts=facts,
             requested_by=requested_by,
             created_at=self.clock.utc_now(),
-            expires_at=_utc(now_ns + ttl_ns),
+            expires_at=to_datetime(now_ns + ttl_ns),
         )
         for policy in self.policies:
             reason = policy.decide(request) if policy.applies_to(request) else None
@@ -185,7 +185,7 @@ class ApprovalDesk:
             raise Conflict(f"approval {request.id} is already {request.status}")
         alarm = f"approval-expiry-{request.id}"
         self._open[request.id] = _Open(request, on_decided, alarm)
-        self.clock.set_alarm(alarm, _ns(request.expires_at), self._expire)
+        self.clock.set_alarm(alarm, to_ns(request.expires_at), self._expire)
 
     def approve(self, approval_id: ApprovalId, actor: str, reason: str) -> ApprovalRequest:
         return self._decide(approval_id, True, actor, reason)
@@ -238,15 +238,3 @@ class ApprovalDesk:
     def _store(self, request: ApprovalRequest) -> None:
         if self.sink is not None:
             self.sink(request)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _utc(at_ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=at_ns // 1000)
-
-
-def _ns(at: datetime) -> int:
-    delta = at - _EPOCH
-    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1000

@@ -41,6 +41,20 @@ _log = logging.getLogger("omoitrade.core.clock")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+
+def to_datetime(ns: int) -> datetime:
+    """Nanoseconds since the epoch as an aware UTC datetime (microsecond precision)."""
+    return _EPOCH + timedelta(microseconds=ns // 1000)
+
+
+def to_ns(moment: datetime) -> int:
+    """An aware datetime as nanoseconds since the epoch, exactly."""
+    if moment.tzinfo is None:
+        raise ValidationError("timestamp", "must be timezone-aware", moment)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
 # Compact the heap once this many cancelled entries linger in it (and they are
 # at least half of it).
 _COMPACT_THRESHOLD = 64

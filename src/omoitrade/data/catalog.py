@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from omoitrade.core.clock import to_datetime, to_ns
 from omoitrade.core.errors import OmoiError, ValidationError
 from omoitrade.model import Bar, BarId, Instrument, InstrumentId, Timeframe
 
@@ -56,19 +57,6 @@ _COLUMNS = ("timestamps", "ids", *_PRICES, "bid", "ask")  # BarSeries' per-row f
 _ONE = Decimal(1)
 
 Int64Array = npt.NDArray[np.int64]
-
-
-def to_datetime(ns: int) -> datetime:
-    """Nanoseconds since the epoch as an aware UTC datetime (microsecond precision)."""
-    return _EPOCH + timedelta(microseconds=ns // 1000)
-
-
-def to_ns(moment: datetime) -> int:
-    """An aware datetime as nanoseconds since the epoch, exactly."""
-    if moment.tzinfo is None:
-        raise ValidationError("timestamp", "must be timezone-aware", moment)
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
 @dataclass(frozen=True, slots=True, eq=False)

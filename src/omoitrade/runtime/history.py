@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from omoitrade.core.clock import to_ns
 from omoitrade.core.errors import NotFound, ValidationError
 from omoitrade.core.ids import IdGenerator
-from omoitrade.data.catalog import ParquetCatalog, to_ns
+from omoitrade.data.catalog import ParquetCatalog
 from omoitrade.data.csv_import import read_ohlcv
 from omoitrade.model import Bar, Instrument, InstrumentId, Timeframe
 from omoitrade.store import Database, UnitOfWork

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +41,6 @@ from omoitrade.signals.ports import MarketView, OrderPort, RiskPreview, Strategy
 from omoitrade.signals.trade import Role, SignalTrade
 from omoitrade.signals.validation import Validator
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EXITS = (Role.STOP_LOSS, Role.TAKE_PROFIT)
 
 
@@ -210,9 +209,3 @@ class PipelineCore:
         finally:
             self._running = False
             self._now_cache = None
-
-
-def to_ns(at: datetime) -> int:
-    """A UTC datetime in nanoseconds since the epoch."""
-    delta = at - _EPOCH
-    return ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1000

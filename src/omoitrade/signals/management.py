@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from omoitrade.core.clock import to_ns
 from omoitrade.model.enums import OrderSide, OrderType, SignalStatus, SignalType, TradePhase
 from omoitrade.model.events import (
     OrderAmended,
@@ -28,7 +29,7 @@ from omoitrade.model.identifiers import (
 from omoitrade.model.orders import Order
 from omoitrade.model.signals import Signal
 from omoitrade.model.state_machines import PhaseTrigger
-from omoitrade.signals.core import EXITS, PipelineCore, to_ns
+from omoitrade.signals.core import EXITS, PipelineCore
 from omoitrade.signals.plan import ExecutionPlan
 from omoitrade.signals.trade import Role, SignalTrade
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from omoitrade.core.approvals import ApprovalRequest, ApprovalStatus
+from omoitrade.core.clock import to_ns
 from omoitrade.model.enums import OrderSide, OrderType, SignalStatus, SignalType, TradePhase
 from omoitrade.model.events import (
     SignalApprovalDecided,
@@ -37,7 +38,6 @@ from omoitrade.model.identifiers import (
 )
 from omoitrade.model.signals import Signal
 from omoitrade.model.state_machines import PhaseTrigger
-from omoitrade.signals.core import to_ns
 from omoitrade.signals.management import TradeManagement
 from omoitrade.signals.plan import ExecutionPlan
 from omoitrade.signals.trade import Role, SignalTrade
