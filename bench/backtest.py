@@ -42,6 +42,7 @@ from omoitrade.testing import factories as f
 EXAMPLES = Path(__file__).parents[1] / "examples" / "strategies"
 COMMISSION = 0.001
 CASH = 1_000_000
+VOLUME = Decimal(1_000_000)
 
 
 def synthetic_frame(count: int, seed: int = 7) -> pd.DataFrame:
@@ -72,20 +73,29 @@ def synthetic_frame(count: int, seed: int = 7) -> pd.DataFrame:
 
 
 def our_bars(frame: pd.DataFrame, instrument_id: object) -> list[Bar]:
+    """The frame's rows as bars; equal prices share one Decimal (as a loader would)."""
     t0 = datetime(2000, 1, 3, tzinfo=UTC)
     step = timedelta(minutes=1)
     rows = zip(frame["Open"], frame["High"], frame["Low"], frame["Close"], strict=True)
+    prices: dict[float, Decimal] = {}
+
+    def price(value: float) -> Decimal:
+        found = prices.get(value)
+        if found is None:
+            found = prices[value] = Decimal(f"{value:.2f}")
+        return found
+
     return [
         Bar(
             BarId(int=i + 1),
             instrument_id,
             t0 + i * step,
             Timeframe.M1,  # type: ignore[arg-type]
-            Decimal(f"{o:.2f}"),
-            Decimal(f"{h:.2f}"),
-            Decimal(f"{lo:.2f}"),
-            Decimal(f"{c:.2f}"),
-            Decimal(1_000_000),
+            price(o),
+            price(h),
+            price(lo),
+            price(c),
+            VOLUME,
         )
         for i, (o, h, lo, c) in enumerate(rows)
     ]

@@ -329,9 +329,9 @@ class _Kernel:
             Decimal(0),
         )  # fmt: skip
         self._times.append(at)
-        self._equity.append(ledger.equity(portfolio_id))
-        self._cash.append(ledger.cash(portfolio_id))
-        self._exposure.append(exposure)
+        self._equity.append(_same(ledger.equity(portfolio_id), self._equity))
+        self._cash.append(_same(ledger.cash(portfolio_id), self._cash))
+        self._exposure.append(_same(exposure, self._exposure))
 
     def finish(self) -> RawRun:
         self.runner.stop()
@@ -348,3 +348,13 @@ class _Kernel:
             bars=self.bars_by_symbol,
             paused=paused,
         )
+
+
+def _same(value: Decimal, column: list[Decimal]) -> Decimal:
+    """``value``, or the column's last object when equal: a million samples of a flat
+    account share one Decimal instead of holding a million."""
+    if column:
+        last = column[-1]
+        if last == value:
+            return last
+    return value

@@ -21,7 +21,7 @@ from __future__ import annotations
 import builtins
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
@@ -531,6 +531,19 @@ def _decimals(column: pa.ChunkedArray) -> list[Decimal | None]:
         return [None if value is None else _trim(value) for value in column.to_pylist()]
 
 
+def decimals_of(texts: Iterable[str]) -> list[Decimal]:
+    """Decimals of number texts; equal texts share one object (prices repeat: a million
+    bars hold a few thousand distinct prices, and each Decimal costs ~100 bytes)."""
+    known: dict[str, Decimal] = {}
+    values = []
+    for text in texts:
+        value = known.get(text)
+        if value is None:
+            value = known[text] = Decimal(text)
+        values.append(value)
+    return values
+
+
 def _exact(column: pa.ChunkedArray) -> list[Decimal]:
     """Decimals without the storage scale's trailing zeros (100.500000000000000000 -> 100.5).
 
@@ -540,7 +553,7 @@ def _exact(column: pa.ChunkedArray) -> list[Decimal]:
     """
     raw = pc.cast(column, pa.string())
     text = pc.utf8_rtrim(pc.utf8_rtrim(raw, characters="0"), characters=".")
-    values = list(map(Decimal, text.to_numpy(zero_copy_only=False)))
+    values = decimals_of(text.to_numpy(zero_copy_only=False))
     exponent_form = pc.match_substring(raw, "E").to_numpy(zero_copy_only=False)
     if exponent_form.any():
         with localcontext() as context:

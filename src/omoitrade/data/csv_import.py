@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
-from omoitrade.data.catalog import BarSeries, Int64Array, StoredIds
+from omoitrade.data.catalog import BarSeries, Int64Array, StoredIds, decimals_of
 from omoitrade.model import InstrumentId, Timeframe
 
 #: Accepted column names (compared lower-cased, with spaces, ``_``, ``-`` and
@@ -448,7 +448,7 @@ def _parse_numbers(values: Any) -> tuple[list[Decimal | None], Found]:
     strings = text.to_numpy(zero_copy_only=False)
     fast = plain & ~long
     if fast.all():
-        return list(map(Decimal, strings)), None
+        return list(decimals_of(strings)), None
     result: list[Decimal | None] = [None] * len(strings)
     problem: Found = None
     for position in range(len(strings)):
