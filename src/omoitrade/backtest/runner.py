@@ -32,17 +32,20 @@ from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import SimulatedClock, to_ns
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
+from omoitrade.data.bars import BarAggregator
 from omoitrade.execution.journal import InMemoryOrderJournal
 from omoitrade.model import Instrument, Order, Portfolio, Trade
+from omoitrade.model.enums import Timeframe
 from omoitrade.model.events import DomainEvent
 from omoitrade.model.fields import slot_builder
 from omoitrade.model.identifiers import (
     AccountId,
+    BarId,
     OrganizationId,
     PortfolioId,
     StrategyId,
 )
-from omoitrade.model.market_data import Bar, Quote
+from omoitrade.model.market_data import Bar, Quote, TradeTick
 from omoitrade.risk.config import RiskConfig
 from omoitrade.runtime.signal_wiring import signal_pipeline
 from omoitrade.runtime.strategy_context import NodeStrategyContext, StrategyRouter
@@ -58,6 +61,8 @@ from omoitrade.venues.sim.slippage import NoSlippage, SlippageModel
 
 ACCOUNT = AccountId("backtest")
 _quote = slot_builder(Quote)
+_bar = slot_builder(Bar)  # a trade as a one-price bar for the exchange (values checked)
+_TICK_BAR = BarId(int=0)
 APPROVE_ALL = NamedPolicy("backtest", lambda _: "a backtest approves its own gates")
 
 
@@ -80,6 +85,7 @@ class BacktestConfig:
         default_factory=lambda: RiskConfig(price_collar=None, duplicate_window_ns=None)
     )
     signals: SignalSettings = field(default_factory=SignalSettings)
+    tick_bars: Timeframe = Timeframe.M1  # bars built from trade ticks for the strategies
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -152,9 +158,13 @@ class BacktestRunner:
         self,
         strategies: Sequence[StrategySpec],
         instruments: Sequence[Instrument],
-        bars: Mapping[Instrument, Sequence[Bar]] | Iterable[Bar],
+        bars: Mapping[Instrument, Sequence[Bar]] | Iterable[Bar] = (),
         config: BacktestConfig | None = None,
+        *,
+        ticks: Iterable[TradeTick] = (),
     ) -> None:
+        """Bars, or trade ticks (``ticks``: each trade is a price the exchange fills
+        orders at; the strategies get bars of ``config.tick_bars`` built from them)."""
         if not strategies:
             raise ValidationError("strategies", "give at least one strategy")
         self.config = config or BacktestConfig()
@@ -163,23 +173,35 @@ class BacktestRunner:
         by_id = {i.id: i for i in self.instruments}
         series = bars.values() if isinstance(bars, Mapping) else [bars]
         self.bars = list(merge(*series, key=lambda b: (b.timestamp, str(b.instrument_id))))
-        if not self.bars:
-            raise ValidationError("bars", "there are no bars to run over")
-        unknown = {b.instrument_id for b in self.bars} - set(by_id)
+        self.ticks = sorted(ticks, key=lambda t: t.timestamp)
+        if not self.bars and not self.ticks:
+            raise ValidationError("bars", "there are no bars (or ticks) to run over")
+        if self.bars and self.ticks:
+            raise ValidationError("ticks", "give bars or ticks, not both")
+        found = {b.instrument_id for b in self.bars} | {t.instrument_id for t in self.ticks}
+        unknown = found - set(by_id)
         if unknown:
             raise ValidationError(
-                "bars", f"bars of instruments not given: {sorted(map(str, unknown))}"
+                "bars", f"data of instruments not given: {sorted(map(str, unknown))}"
             )
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RawRun:
-        """Run every bar; ``progress(done, total)`` is called every few thousand bars."""
-        kernel = _Kernel(self.specs, self.instruments, self.config, self.bars[0].timestamp)
-        total = len(self.bars)
+        """Run every bar (or tick); ``progress(done, total)`` is called every so often."""
+        first = self.ticks[0].timestamp if self.ticks else self.bars[0].timestamp
+        kernel = _Kernel(self.specs, self.instruments, self.config, first)
+        total = len(self.ticks) or len(self.bars)
         step = max(total // 200, 1)
-        for done, group in enumerate(_by_time(self.bars)):
-            kernel.step(group)
-            if progress is not None and done % step == 0:
-                progress(kernel.bars_seen, total)
+        if self.ticks:
+            for done, tick in enumerate(self.ticks):
+                kernel.on_tick(tick)
+                if progress is not None and done % step == 0:
+                    progress(done, total)
+            kernel.close_tick_bars(self.ticks[-1].timestamp)
+        else:
+            for done, group in enumerate(_by_time(self.bars)):
+                kernel.step(group)
+                if progress is not None and done % step == 0:
+                    progress(kernel.bars_seen, total)
         if progress is not None:
             progress(total, total)
         return kernel.finish()
@@ -282,6 +304,7 @@ class _Kernel:
         self._exposure: list[Decimal] = []
         self.bars_by_symbol: dict[str, list[Bar]] = {i.symbol: [] for i in instruments}
         self.bars_seen = 0
+        self.aggregator = BarAggregator(ids, [config.tick_bars])
         self._decide_at_close = config.fill_model is FillModel.CLOSE
 
     def step(self, group: list[Bar]) -> None:
@@ -308,6 +331,43 @@ class _Kernel:
         self.bars_seen += len(group)
         self._sample(at)
 
+    def on_tick(self, tick: TradeTick) -> None:
+        """One trade: the bars it closes go to the strategies first (their orders trade at
+        this price), then the exchange works the orders at it, then it becomes the market
+        price and the strategies see the trade."""
+        at = tick.timestamp
+        self.clock.advance_to(max(to_ns(at), self.clock.timestamp_ns()))
+        for bar in self.aggregator.on_trade(tick):
+            self._bar_closed(bar)
+        price = tick.price
+        one_price = _bar(
+            id=_TICK_BAR,
+            instrument_id=tick.instrument_id,
+            timestamp=at,
+            timeframe=self.config.tick_bars,
+            open=price,
+            high=price,
+            low=price,
+            close=price,
+            volume=tick.size,
+        )
+        self.exchange.process_bar(one_price)
+        self.router.drain()
+        self._see_price(one_price, price, at)
+        self.router.guarded(partial(self.runner.on_trade_tick, tick))
+        self.bars_seen += 1
+
+    def close_tick_bars(self, last: datetime) -> None:
+        """The bars still open after the last trade close."""
+        end = to_ns(last) + self.config.tick_bars.nanos
+        for bar in self.aggregator.flush(end):
+            self._bar_closed(bar)
+
+    def _bar_closed(self, bar: Bar) -> None:
+        self.bars_by_symbol[self.instruments[bar.instrument_id].symbol].append(bar)
+        self.router.guarded(partial(self.runner.on_bar, bar))
+        self._sample(bar.timestamp)
+
     def _see_price(self, bar: Bar, price: Decimal, at: datetime) -> None:
         """``price`` becomes the market price of the bar's instrument (marks, stops)."""
         quote = _quote(  # from a checked bar: no second check
@@ -328,6 +388,11 @@ class _Kernel:
              for p in ledger.positions(portfolio_id)),
             Decimal(0),
         )  # fmt: skip
+        if self._times and self._times[-1] >= at:
+            if self._times[-1] > at:
+                return  # an instrument's bar closing late (its next trade came after others')
+            for column in (self._times, self._equity, self._cash, self._exposure):
+                column.pop()  # bars of several instruments at one time: the latest values
         self._times.append(at)
         self._equity.append(_same(ledger.equity(portfolio_id), self._equity))
         self._cash.append(_same(ledger.cash(portfolio_id), self._cash))

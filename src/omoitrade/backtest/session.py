@@ -12,20 +12,22 @@ from omoitrade.backtest.results import BacktestResult
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, RawRun, StrategySpec
 from omoitrade.backtest.trades import round_trips
 from omoitrade.model import Instrument
-from omoitrade.model.market_data import Bar
+from omoitrade.model.market_data import Bar, TradeTick
 
 
 def run_backtest(
     strategies: Sequence[StrategySpec],
     instruments: Sequence[Instrument],
-    bars: Mapping[Instrument, Sequence[Bar]] | Sequence[Bar],
+    bars: Mapping[Instrument, Sequence[Bar]] | Sequence[Bar] = (),
     config: BacktestConfig | None = None,
     *,
+    ticks: Sequence[TradeTick] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """Run ``strategies`` over ``bars`` and return everything they did, measured."""
+    """Run ``strategies`` over ``bars`` (or ``ticks``) and return everything they did,
+    measured."""
     config = config or BacktestConfig()
-    raw = BacktestRunner(strategies, instruments, bars, config).run(progress)
+    raw = BacktestRunner(strategies, instruments, bars, config, ticks=ticks).run(progress)
     return result_of(raw, strategies, instruments, config)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -10,10 +12,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from omoitrade.backtest.inputs import StrategySource, load_bars, load_strategy
+from omoitrade.backtest.inputs import StrategySource, instrument_for, load_bars, load_strategy
 from omoitrade.backtest.report import write_html, write_png
-from omoitrade.backtest.runner import BacktestConfig
-from omoitrade.backtest.session import run_backtest
+from omoitrade.backtest.runner import BacktestConfig, BacktestRunner
+from omoitrade.backtest.session import result_of
 from omoitrade.backtest.storage import store_run
 from omoitrade.cli.console import console
 from omoitrade.cli.data import catalog_root
@@ -21,9 +23,10 @@ from omoitrade.cli.options import day_option, decimal_option, fill_model_option,
 from omoitrade.config import Settings
 from omoitrade.core.errors import ValidationError
 from omoitrade.data.catalog import ParquetCatalog
+from omoitrade.data.tick_import import is_tick_file, read_trade_ticks
 from omoitrade.model import Instrument
 from omoitrade.model.enums import Timeframe
-from omoitrade.model.market_data import Bar
+from omoitrade.model.market_data import Bar, TradeTick
 from omoitrade.runtime.demo import SIM_EXCHANGE
 from omoitrade.runtime.history import find_instrument
 from omoitrade.runtime.history import load_bars as history_bars
@@ -44,7 +47,10 @@ def backtest(
         ),
     ] = None,
     timeframe: Annotated[
-        str | None, typer.Option(help="the catalog's bars to use (default: the strategy's)")
+        str | None,
+        typer.Option(
+            help="bar length: the catalog's, or built from ticks (default: the strategy's)"
+        ),
     ] = None,
     cash: Annotated[str, typer.Option(help="initial cash")] = "100000",
     commission: Annotated[str, typer.Option(help="rate of each fill's value, both sides")] = "0",
@@ -72,7 +78,16 @@ def backtest(
     source = load_strategy(strategy)
     first, last = day_option("--from", start), day_option("--to", end)
     until = None if last is None else last + timedelta(days=1)
-    if data is not None:
+    ticks: list[TradeTick] = []
+    bars: list[Bar] = []
+    if data is not None and data.is_file() and is_tick_file(data):  # trades: bars for the strategies from them
+        market = instrument_for(instrument or _symbol_of(data))
+        ticks = read_trade_ticks(data, market.id)
+        ticks = [t for t in ticks if (first is None or t.timestamp >= first)]
+        ticks = [t for t in ticks if (until is None or t.timestamp < until)]
+        config = replace(config, tick_bars=Timeframe(timeframe or _timeframe_of(source)))
+        where = data.name
+    elif data is not None:
         market, bars = load_bars(data, instrument)  # by default the symbol in the file name
         bars = [b for b in bars if (first is None or b.timestamp >= first)]
         bars = [b for b in bars if (until is None or b.timestamp < until)]
@@ -81,25 +96,23 @@ def backtest(
         market, bars = _catalog_bars(instrument, timeframe or _timeframe_of(source), first, until)
         where = f"the catalog ({market.exchange}:{market.symbol})"
     source = source.trading([market])  # a rule document trades the data's instrument
-    if not bars:
+    if not bars and not ticks:
         raise ValidationError("data", f"no bars of {where} in the chosen dates")
     with Progress(
         TextColumn("[bold]backtest"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("bars"),
+        TextColumn("ticks" if ticks else "bars"),
         TimeRemainingColumn(),
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task("bars", total=len(bars))
-        result = run_backtest(
-            [source.spec()],
-            [market],
-            bars,
-            config,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        task = progress.add_task("data", total=len(ticks) or len(bars))
+        specs = [source.spec()]
+        raw = BacktestRunner(specs, [market], bars, config, ticks=ticks).run(
+            lambda done, total: progress.update(task, completed=done, total=total)
         )
+        result = result_of(raw, specs, [market], config)
     table = Table(title=f"{result.strategy} on {market.symbol}", show_header=False)
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -107,7 +120,7 @@ def backtest(
         table.add_row(label, value)
     console.print(table)
     written = []
-    bars_by_instrument = {market.id: bars}
+    bars_by_instrument = {market.id: raw.bars[market.symbol]}  # (from ticks: built ones)
     if json_out is not None:
         written.append(result.write_json(json_out))
     if report is not None:
@@ -153,3 +166,8 @@ def _catalog_bars(
         return market, history_bars(database, catalog, market.id, frame, start, end)
     finally:
         database.dispose()
+
+
+def _symbol_of(path: Path) -> str:
+    """The symbol in a data file's name (``goog_ticks.csv``: GOOG)."""
+    return re.split(r"[^A-Za-z0-9]", path.name)[0].upper() or "DATA"

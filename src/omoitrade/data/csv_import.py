@@ -200,7 +200,7 @@ def _build(
 ) -> BarSeries:
     problems: list[_Problem] = []
     time_name, time_values = source.columns["timestamp"]
-    stamps, time_ok, time_problem = _parse_times(time_values, zone)
+    stamps, time_ok, time_problem = parse_times(time_values, zone)
     if time_problem is not None:
         problems.append(_Problem(time_problem[0], 0, time_name, time_problem[1]))
     numbers: dict[str, list[Decimal | None]] = {}
@@ -338,7 +338,7 @@ def _parquet_column(source: str, name: str, column: pa.ChunkedArray) -> Any:
     raise DataFileError(source, f'column "{name}"', f"has type {kind}, not numbers or text")
 
 
-def _parse_times(values: Any, zone: ZoneInfo | None) -> tuple[Int64Array, Mask, Found]:
+def parse_times(values: Any, zone: ZoneInfo | None) -> tuple[Int64Array, Mask, Found]:
     """(ns since the epoch, valid mask, first problem) for a time column."""
     localized = zone is not None
     if pd.api.types.is_datetime64_any_dtype(values):  # a typed Parquet column

@@ -102,3 +102,26 @@ def test_a_backtest_runs_on_the_catalogs_bars_after_an_import(
     assert neither.stderr.strip() == (
         "error: --data: give a data file, or --instrument for the catalog"
     )
+
+
+def test_a_backtest_over_a_tick_file(omoitrade: CommandLine, tmp_path: Path) -> None:
+    data = tmp_path / "xyz_ticks.csv"
+    data.write_text(
+        "timestamp,price,size\n"  # minute bars close at 100, 99, 103 (SMA 1 crosses SMA 2)
+        "2024-01-01T00:00:10Z,100,1\n2024-01-01T00:01:10Z,99,1\n"
+        "2024-01-01T00:02:10Z,103,1\n2024-01-01T00:03:10Z,104,1\n"
+        "2024-01-01T00:04:10Z,101,1\n"
+    )
+    document = json.loads((EXAMPLES / "sma_cross.json").read_text())
+    document["parameters"] = {"fast": 1, "slow": 2}
+    strategy = tmp_path / "fast.json"
+    strategy.write_text(json.dumps(document))
+    out = tmp_path / "r.json"
+    ran = omoitrade(
+        "backtest", str(strategy), "--data", str(data), "--timeframe", "1m",
+        "--cash", "1000", "--json", str(out),
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "XYZ" in ran.stdout
+    (entry, *_) = json.loads(out.read_text())["fills"]
+    assert (entry["side"], entry["execution_price"]) == ("BUY", "104")  # at the next trade

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, StrategySpec
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import OrderSide, Timeframe
-from omoitrade.model.identifiers import BarId
-from omoitrade.model.market_data import Bar
+from omoitrade.model.identifiers import BarId, VenueTradeId
+from omoitrade.model.market_data import Bar, TradeTick
 from omoitrade.strategy.document import validate_document
 from omoitrade.testing import factories as f
 from omoitrade.venues.sim.bar_fills import FillModel
@@ -183,3 +184,31 @@ def test_bad_inputs_are_refused_with_a_reason() -> None:
         BacktestRunner([above(102)], [STOCK], [])
     with pytest.raises(ValidationError, match="initial_cash"):
         BacktestConfig(initial_cash=D(0))
+
+
+def tick(second: int, price: str, size: str = "1") -> TradeTick:
+    return TradeTick(
+        STOCK.id, T0 + timedelta(seconds=second), D(price), D(size), VenueTradeId(f"t{second}")
+    )
+
+
+def test_ticks_fill_at_the_next_trade_and_strategies_get_bars_built_from_them() -> None:
+    spec = above(102)
+    document = spec.document
+    assert document is not None
+    minute = StrategySpec("above", document=replace(document, timeframe=Timeframe.M1))
+    trades = [
+        tick(10, "100"), tick(50, "101"),  # bar 00:00 closes at 101
+        tick(70, "103"), tick(100, "104"),  # bar 00:01 closes at 104: enter at the next trade
+        tick(125, "105"), tick(150, "101"),  # bar 00:02 closes at 101: leave at the next
+        tick(185, "99"), tick(220, "98"),
+    ]  # fmt: skip
+    run = BacktestRunner([minute], [STOCK], ticks=reversed(trades)).run()
+    assert [(x.executed_at.second, x.side.value, x.execution_price) for x in run.fills] == [
+        (5, "BUY", D("105")),
+        (5, "SELL", D("99")),
+    ]
+    assert [b.close for b in run.bars["XYZ"]] == [D("101"), D("104"), D("101"), D("98")]
+    assert run.equity.equity[-1] == D("100000") + 10 * (D("99") - D("105"))
+    with pytest.raises(ValidationError, match="bars or ticks, not both"):
+        BacktestRunner([minute], [STOCK], bars(FLAT_THEN_UP), ticks=trades)
