@@ -80,7 +80,7 @@ def backtest(
     until = None if last is None else last + timedelta(days=1)
     ticks: list[TradeTick] = []
     bars: list[Bar] = []
-    if data is not None and data.is_file() and is_tick_file(data):  # trades: bars for the strategies from them
+    if data is not None and data.is_file() and is_tick_file(data):  # bars built from trades
         market = instrument_for(instrument or _symbol_of(data))
         ticks = read_trade_ticks(data, market.id)
         ticks = [t for t in ticks if (first is None or t.timestamp >= first)]
