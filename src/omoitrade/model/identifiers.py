@@ -11,6 +11,7 @@ import re
 import uuid
 from typing import ClassVar
 
+from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import StrIdentifier, UuidIdentifier
 
 _INSTRUMENT_NAMESPACE = uuid.UUID("6f6d6f69-7472-6164-6500-696e73747275")
@@ -96,6 +97,24 @@ class ClientOrderId(StrIdentifier):
     max_length: ClassVar[int] = 64
     pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9._:\-]+")
     rule: ClassVar[str] = "letters, digits and . _ : -"
+
+
+# A parent order's children (an execution algorithm's slices) are ``PARENT:N``: the order
+# manager, the risk engine and the algorithms all read the convention from here.
+CHILD_SEPARATOR = ":"
+
+
+def child_order_id(parent: str, sequence: int) -> ClientOrderId:
+    """The client order id of child number ``sequence`` (from 1) of ``parent``."""
+    if sequence < 1:
+        raise ValidationError("sequence", "must be at least 1", sequence)
+    return ClientOrderId(f"{parent}{CHILD_SEPARATOR}{sequence}")
+
+
+def parent_order_of(client_order_id: str) -> str | None:
+    """The parent a child's client order id names (``PARENT:N``), None for other orders."""
+    head, separator, tail = client_order_id.rpartition(CHILD_SEPARATOR)
+    return head if separator and head and tail.isdigit() else None
 
 
 class VenueOrderId(StrIdentifier):

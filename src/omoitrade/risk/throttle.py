@@ -9,7 +9,7 @@ from omoitrade.core.clock import Clock
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.accounts import User
 from omoitrade.model.events import StrategyThrottled
-from omoitrade.model.identifiers import PortfolioId, StrategyId
+from omoitrade.model.identifiers import PortfolioId, StrategyId, parent_order_of
 from omoitrade.model.orders import Order
 from omoitrade.risk.config import SECOND_NS
 from omoitrade.risk.state import RESTRICT_ROLES, event_meta, require_role
@@ -83,7 +83,7 @@ class DuplicateDetector:
         if seen is None or now_ns - seen[0] >= window_ns:
             return False
         parent = seen[1]
-        return parent is None or parent != parent_of(order)
+        return parent is None or parent != parent_order_of(order.client_order_id)
 
     def record(
         self, order: Order, now_ns: int, window_ns: int, key: OrderKey | None = None
@@ -97,14 +97,8 @@ class DuplicateDetector:
                 del latest[old]
         if key is None:
             key = order_key(order)
-        latest[key] = (now_ns, parent_of(order))
+        latest[key] = (now_ns, parent_order_of(order.client_order_id))
         queue.append((now_ns, key))
-
-
-def parent_of(order: Order) -> str | None:
-    """The parent of an execution algorithm's child (``PARENT:N``), None for other orders."""
-    parent, sep, _ = order.client_order_id.rpartition(":")
-    return parent if sep else None
 
 
 class ExecutionThrottle:

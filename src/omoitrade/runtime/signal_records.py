@@ -19,24 +19,36 @@ from omoitrade.store import Database
 class SignalRecorder:
     """Stores every signal change (as its row) and every signal and phase event.
 
-    Pass :meth:`save` as the pipeline's ``sink``; it subscribes to the events itself.
+    Pass :meth:`save` as the pipeline's ``sink``; it subscribes to the events itself. The
+    pipeline hands a changed signal over just before the event that says so, and both are
+    written in one transaction (one disk sync, not two).
     """
 
     def __init__(self, database: Database, bus: MessageBus) -> None:
         self.database = database
+        self._changed: Signal | None = None
         bus.subscribe("events.signal.*", self._store_event, priority=100)
         bus.subscribe("events.trade.*", self._store_event, priority=100)
 
     def save(self, signal: Signal) -> None:
-        with self.database.transaction() as uow:
-            if uow.signals.find(signal.id) is None:
-                uow.signals.add(signal)
-            else:
-                uow.signals.update(signal)
+        """Keep ``signal``'s row current: written with the event about to announce it."""
+        if self._changed is not None and self._changed is not signal:
+            self._write(None)  # an earlier change that no event followed
+        self._changed = signal
 
     def _store_event(self, event: DomainEvent) -> None:
+        self._write(event)
+
+    def _write(self, event: DomainEvent | None) -> None:
+        signal, self._changed = self._changed, None
         with self.database.transaction() as uow:
-            uow.events.append(event)
+            if signal is not None:
+                if uow.signals.find(signal.id) is None:
+                    uow.signals.add(signal)
+                else:
+                    uow.signals.update(signal)
+            if event is not None:
+                uow.events.append(event)
 
 
 @dataclass(frozen=True, slots=True)

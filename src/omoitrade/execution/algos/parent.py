@@ -29,11 +29,11 @@ from omoitrade.model.identifiers import (
     PortfolioId,
     SignalId,
     StrategyId,
+    child_order_id,
+    parent_order_of,
 )
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.money import require_positive, to_decimal
-
-CHILD_SEPARATOR = ":"
 
 
 class AlgoId(StrIdentifier):
@@ -47,15 +47,13 @@ class AlgoId(StrIdentifier):
 
 def child_client_order_id(parent_id: AlgoId, sequence: int) -> ClientOrderId:
     """The client order id of child number ``sequence`` (from 1) of ``parent_id``."""
-    if sequence < 1:
-        raise ValidationError("sequence", "must be at least 1", sequence)
-    return ClientOrderId(f"{parent_id}{CHILD_SEPARATOR}{sequence}")
+    return child_order_id(str(parent_id), sequence)
 
 
 def parent_of(client_order_id: str) -> AlgoId | None:
     """The parent id a child's client order id names, or None for any other order."""
-    head, separator, tail = client_order_id.rpartition(CHILD_SEPARATOR)
-    if not separator or not tail.isdigit() or not head:
+    head = parent_order_of(client_order_id)
+    if head is None:
         return None
     try:
         return AlgoId(head)
