@@ -3,7 +3,6 @@ version (what the lifecycle's PAPER gate looks for), and the version's BACKTEST 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from omoitrade.backtest.results import BacktestResult
@@ -22,7 +21,7 @@ def store_run(database: Database, strategy: str, result: BacktestResult) -> Back
     ids = IdGenerator(clock.timestamp_ns)
     service = StrategyService(database, clock, ApprovalDesk(clock, ids), ids=ids)
     found = service.find(strategy)
-    metrics: dict[str, Any] = json.loads(json.dumps(result.to_dict()["metrics"]))
+    metrics: dict[str, Any] = result.to_dict()["metrics"]  # plain JSON data already
     parameters = {
         "strategy_parameters": result.parameters,
         "settings": result.settings,
