@@ -70,3 +70,37 @@ def test_an_unknown_instrument_exits_1_naming_the_known_ones(tmp_path: Path) -> 
         "error: unknown instrument MSFT on SIM; known symbols: AAPL, BTC/USD, EUR/USD"
     ]
     assert catalog_files(tmp_path) == []
+
+
+def test_trade_ticks_import_on_a_fresh_machine_and_bad_files_store_nothing(
+    tmp_path: Path,
+) -> None:
+    trades = tmp_path / "btc_trades.csv"
+    trades.write_text(
+        "time,price,qty,side\n"
+        "2024-03-01T23:59:59.250Z,42000.5,0.25,buy\n"
+        "2024-03-02T00:00:00.125Z,41999,0.0001,s\n"
+    )
+    result = omoitrade("data", "import-ticks", str(trades), "-i", "BTC/USD", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "imported 2 trades of BTC/USD@SIM from btc_trades.csv" in result.stdout
+    assert "2 new, 0 replaced" in result.stdout and "(2 day files)" in result.stdout
+    names = [p.name for p in catalog_files(tmp_path)]
+    assert names == ["2024-03-01.parquet", "2024-03-02.parquet"]
+    listing = omoitrade("data", "list", data_dir=tmp_path)
+    row = next(line for line in listing.stdout.splitlines() if "BTC/USD" in line)
+    stamps = ["2024-03-01", "23:59:59", "2024-03-02", "00:00:00"]
+    assert row.split() == ["SIM", "BTC/USD", "2", "2", *stamps]
+
+    bad = tmp_path / "bad_trades.csv"
+    bad.write_text("time,price,qty\n2024-03-03T00:00:00Z,42000,1\n2024-03-03T00:00:01Z,-1,1\n")
+    refused = omoitrade("data", "import-ticks", str(bad), "-i", "BTC/USD", data_dir=tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        'error: bad_trades.csv line 3, column "price": "-1" is not a positive number'
+    ]
+    unknown = omoitrade("data", "import-ticks", str(trades), "-i", "MSFT", data_dir=tmp_path)
+    assert unknown.stderr.strip().splitlines() == [
+        "error: unknown instrument MSFT on SIM; known symbols: AAPL, BTC/USD, EUR/USD"
+    ]
+    assert [p.name for p in catalog_files(tmp_path)] == names  # nothing more stored

@@ -23,6 +23,7 @@ from omoitrade.cli.options import day_option, decimal_option, fill_model_option,
 from omoitrade.config import Settings
 from omoitrade.core.errors import ValidationError
 from omoitrade.data.catalog import ParquetCatalog
+from omoitrade.data.tick_catalog import TickCatalog
 from omoitrade.data.tick_import import is_tick_file, read_trade_ticks
 from omoitrade.model import Instrument
 from omoitrade.model.enums import Timeframe
@@ -30,6 +31,7 @@ from omoitrade.model.market_data import Bar, TradeTick
 from omoitrade.runtime.demo import SIM_EXCHANGE
 from omoitrade.runtime.history import find_instrument
 from omoitrade.runtime.history import load_bars as history_bars
+from omoitrade.store import Database
 from omoitrade.venues.sim.latency import LatencyModel
 
 
@@ -52,6 +54,12 @@ def backtest(
             help="bar length: the catalog's, or built from ticks (default: the strategy's)"
         ),
     ] = None,
+    ticks: Annotated[
+        bool,
+        typer.Option(
+            "--ticks", help="from the catalog: the trades of --instrument (data import-ticks)"
+        ),
+    ] = False,
     cash: Annotated[str, typer.Option(help="initial cash")] = "100000",
     commission: Annotated[str, typer.Option(help="rate of each fill's value, both sides")] = "0",
     fill: Annotated[str, typer.Option(help="next-open | close | ohlc")] = "next-open",
@@ -67,8 +75,8 @@ def backtest(
         str | None, typer.Option(help="record the run for this stored strategy (name or id)")
     ] = None,
 ) -> None:
-    """Backtest STRATEGY over --data (or the catalog's bars of --instrument) with a progress
-    bar, then print a summary table."""
+    """Backtest STRATEGY over --data (or the catalog's bars, or with --ticks its trades, of
+    --instrument) with a progress bar, then print a summary table."""
     config = BacktestConfig(
         initial_cash=decimal_option("cash", cash),
         commission=decimal_option("commission", commission),
@@ -78,15 +86,19 @@ def backtest(
     source = load_strategy(strategy)
     first, last = day_option("--from", start), day_option("--to", end)
     until = None if last is None else last + timedelta(days=1)
-    ticks: list[TradeTick] = []
+    trades: list[TradeTick] = []
     bars: list[Bar] = []
+    if ticks and data is not None:
+        raise ValidationError("--ticks", "reads the catalog: give --instrument, not --data")
     if data is not None and data.is_file() and is_tick_file(data):  # bars built from trades
         market = instrument_for(instrument or _symbol_of(data))
-        ticks = read_trade_ticks(data, market.id)
-        ticks = [t for t in ticks if (first is None or t.timestamp >= first)]
-        ticks = [t for t in ticks if (until is None or t.timestamp < until)]
-        config = replace(config, tick_bars=Timeframe(timeframe or _timeframe_of(source)))
+        trades = read_trade_ticks(data, market.id)
+        trades = [t for t in trades if (first is None or t.timestamp >= first)]
+        trades = [t for t in trades if (until is None or t.timestamp < until)]
         where = data.name
+    elif ticks:
+        market, trades = _catalog_ticks(instrument, first, until)
+        where = f"the tick catalog ({market.exchange}:{market.symbol})"
     elif data is not None:
         market, bars = load_bars(data, instrument)  # by default the symbol in the file name
         bars = [b for b in bars if (first is None or b.timestamp >= first)]
@@ -95,21 +107,24 @@ def backtest(
     else:
         market, bars = _catalog_bars(instrument, timeframe or _timeframe_of(source), first, until)
         where = f"the catalog ({market.exchange}:{market.symbol})"
+    if trades:  # the strategies see bars built from the trades
+        config = replace(config, tick_bars=Timeframe(timeframe or _timeframe_of(source)))
     source = source.trading([market])  # a rule document trades the data's instrument
-    if not bars and not ticks:
-        raise ValidationError("data", f"no bars of {where} in the chosen dates")
+    if not bars and not trades:
+        kind = "trades" if ticks else "bars"
+        raise ValidationError("data", f"no {kind} of {where} in the chosen dates")
     with Progress(
         TextColumn("[bold]backtest"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("ticks" if ticks else "bars"),
+        TextColumn("ticks" if trades else "bars"),
         TimeRemainingColumn(),
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task("data", total=len(ticks) or len(bars))
+        task = progress.add_task("data", total=len(trades) or len(bars))
         specs = [source.spec()]
-        raw = BacktestRunner(specs, [market], bars, config, ticks=ticks).run(
+        raw = BacktestRunner(specs, [market], bars, config, ticks=trades).run(
             lambda done, total: progress.update(task, completed=done, total=total)
         )
         result = result_of(raw, specs, [market], config)
@@ -151,9 +166,6 @@ def _catalog_bars(
     instrument: str | None, timeframe: str, start: datetime | None, end: datetime | None
 ) -> tuple[Instrument, list[Bar]]:
     """The catalog's bars (and the database's newest) of an imported instrument."""
-    if instrument is None:
-        raise ValidationError("--data", "give a data file, or --instrument for the catalog")
-    exchange, _, symbol = instrument.rpartition(":")
     try:
         frame = Timeframe(timeframe)
     except ValueError:
@@ -161,11 +173,31 @@ def _catalog_bars(
         raise ValidationError("--timeframe", f"must be one of {allowed}", timeframe) from None
     database = open_database()
     try:
-        market = find_instrument(database, exchange or SIM_EXCHANGE, symbol)
+        market = _imported(database, instrument)
         catalog = ParquetCatalog(catalog_root(Settings()))
         return market, history_bars(database, catalog, market.id, frame, start, end)
     finally:
         database.dispose()
+
+
+def _catalog_ticks(
+    instrument: str | None, start: datetime | None, end: datetime | None
+) -> tuple[Instrument, list[TradeTick]]:
+    """The tick catalog's trades of an imported instrument."""
+    database = open_database()
+    try:
+        market = _imported(database, instrument)
+    finally:
+        database.dispose()
+    return market, TickCatalog(catalog_root(Settings())).read_ticks(market, start, end)
+
+
+def _imported(database: Database, instrument: str | None) -> Instrument:
+    """The instrument ``[EXCHANGE:]SYMBOL`` named for the catalog."""
+    if instrument is None:
+        raise ValidationError("--data", "give a data file, or --instrument for the catalog")
+    exchange, _, symbol = instrument.rpartition(":")
+    return find_instrument(database, exchange or SIM_EXCHANGE, symbol)
 
 
 def _symbol_of(path: Path) -> str:

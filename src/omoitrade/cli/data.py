@@ -1,4 +1,4 @@
-"""``omoitrade data``: import historical bars and list the catalog."""
+"""``omoitrade data``: import historical bars and trade ticks, and list the catalog."""
 
 from __future__ import annotations
 
@@ -14,14 +14,22 @@ from rich.table import Table
 from omoitrade.cli.console import console
 from omoitrade.config import Settings
 from omoitrade.data.catalog import ParquetCatalog
+from omoitrade.data.tick_catalog import TickCatalog
 from omoitrade.model import Timeframe
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
-from omoitrade.runtime.history import DEFAULT_RECENT, ImportSummary, import_file
+from omoitrade.runtime.history import (
+    DEFAULT_RECENT,
+    ImportSummary,
+    TickImportSummary,
+    import_file,
+    import_ticks,
+)
 from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
 
 data_app = typer.Typer(
-    help="Historical market data: import OHLCV files, list the catalog.", no_args_is_help=True
+    help="Historical market data: import OHLCV or trade files, list the catalog.",
+    no_args_is_help=True,
 )
 
 
@@ -72,27 +80,90 @@ def data_import(
     console.print(_summary(summary))
 
 
+@data_app.command("import-ticks")
+def data_import_ticks(
+    file: Annotated[Path, typer.Argument(help="a CSV or Parquet file of trades")],
+    instrument: Annotated[str, typer.Option("--instrument", "-i", help="symbol, e.g. AAPL")],
+    exchange: Annotated[str, typer.Option(help="exchange of the instrument")] = SIM_EXCHANGE,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="time zone of timestamps without an offset (default UTC)"),
+    ] = None,
+) -> None:
+    """Validate FILE's trades (time, price, size, optional side) and store them in the
+    tick catalog, one file per day; importing a file again replaces its trades."""
+    settings = Settings()
+    url = settings.resolved_database_url()
+    with console.status("migrating the database"):
+        migrations.upgrade(url)
+    database = Database(url)
+    try:
+        seed_demo(database)
+        catalog = TickCatalog(catalog_root(settings))
+        with console.status(f"importing {escape(file.name)}"):
+            summary = import_ticks(file, instrument, database, catalog, exchange=exchange, tz=tz)
+    finally:
+        database.dispose()
+    console.print(_tick_summary(summary))
+
+
 @data_app.command("list")
 def data_list() -> None:
-    """Show what the catalog holds: instruments, timeframes, bars and time range."""
+    """Show what the catalog holds: bars per instrument and timeframe, and trade ticks per
+    instrument, with counts and time ranges."""
     root = catalog_root(Settings())
     entries = ParquetCatalog(root).list()
-    if not entries:
+    tick_entries = TickCatalog(root).list()
+    if not entries and not tick_entries:
         console.print(f"the catalog at {escape(str(root))} is empty", highlight=False)
         return
-    table = Table(title=f"catalog {escape(str(root))} (times in UTC)", box=box.SIMPLE_HEAD)
-    for column in ("exchange", "symbol", "timeframe", "bars", "first", "last"):
-        table.add_column(column, justify="right" if column == "bars" else "left", no_wrap=True)
-    for entry in entries:
-        table.add_row(
-            escape(entry.exchange),
-            escape(entry.symbol),
-            entry.timeframe.value,
-            f"{entry.count:,}",
-            _when(entry.first, zone=False),
-            _when(entry.last, zone=False),
-        )
-    console.print(table)
+    if entries:
+        table = _listing(f"catalog {escape(str(root))} (times in UTC)", "timeframe", "bars")
+        for entry in entries:
+            table.add_row(
+                escape(entry.exchange),
+                escape(entry.symbol),
+                entry.timeframe.value,
+                f"{entry.count:,}",
+                _when(entry.first, zone=False),
+                _when(entry.last, zone=False),
+            )
+        console.print(table)
+    if tick_entries:
+        table = _listing(f"trade ticks in {escape(str(root))} (times in UTC)", "days", "trades")
+        for tick_entry in tick_entries:
+            table.add_row(
+                escape(tick_entry.exchange),
+                escape(tick_entry.symbol),
+                f"{len(tick_entry.files):,}",
+                f"{tick_entry.count:,}",
+                _when(tick_entry.first, zone=False, seconds=True),
+                _when(tick_entry.last, zone=False, seconds=True),
+            )
+        console.print(table)
+
+
+def _listing(title: str, grouping: str, rows: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for column in ("exchange", "symbol", grouping, rows, "first", "last"):
+        table.add_column(column, justify="right" if column == rows else "left", no_wrap=True)
+    return table
+
+
+def _tick_summary(summary: TickImportSummary) -> Table:
+    title = (
+        f"imported {summary.rows:,} trades of {escape(str(summary.instrument))} "
+        f"from {escape(summary.source.name)}"
+    )
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    table.add_row("first", _when(summary.first, seconds=True))
+    table.add_row("last", _when(summary.last, seconds=True))
+    table.add_row("catalog", f"{summary.added:,} new, {summary.replaced:,} replaced")
+    directory = summary.files[0].parent if summary.files else None
+    table.add_row("stored in", f"{escape(str(directory))} ({len(summary.files)} day files)")
+    return table
 
 
 def _summary(summary: ImportSummary) -> Table:
@@ -112,5 +183,6 @@ def _summary(summary: ImportSummary) -> Table:
     return table
 
 
-def _when(moment: datetime, zone: bool = True) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M" + (" UTC" if zone else ""))
+def _when(moment: datetime, zone: bool = True, seconds: bool = False) -> str:
+    form = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return moment.strftime(form + (" UTC" if zone else ""))

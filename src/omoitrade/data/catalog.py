@@ -19,29 +19,51 @@ are undone (see :class:`StagedWrite`).
 from __future__ import annotations
 
 import builtins
-import os
-import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import Any, overload
-from urllib.parse import quote, unquote
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from omoitrade.core.clock import to_datetime, to_ns
-from omoitrade.core.errors import OmoiError, ValidationError
+from omoitrade.core.errors import ValidationError
+from omoitrade.data.parquet_files import (
+    DECIMAL,
+    ROW_GROUP_ROWS,
+    TIMESTAMP,
+    CatalogError,
+    StagedWrite,
+    decimal_array,
+    decimals_of,
+    exact_decimals,
+    file_summary,
+    nullable_decimals,
+    path_segment,
+    range_filter,
+    read_parquet,
+    segment_value,
+    stage_parts,
+)
 from omoitrade.model import Bar, BarId, Instrument, InstrumentId, Timeframe
 
-DECIMAL = pa.decimal128(38, 18)
-TIMESTAMP = pa.timestamp("us", tz="UTC")
+__all__ = [
+    "ROW_GROUP_ROWS",
+    "BarSeries",
+    "CatalogEntry",
+    "CatalogError",
+    "ParquetCatalog",
+    "StagedWrite",
+    "StoredIds",
+    "decimals_of",
+    "to_ns",
+]
+
 _PRICES = ("open", "high", "low", "close", "volume")
 SCHEMA = pa.schema(
     [pa.field("timestamp", TIMESTAMP, nullable=False)]
@@ -49,12 +71,10 @@ SCHEMA = pa.schema(
     + [pa.field("bid", DECIMAL), pa.field("ask", DECIMAL)]
     + [pa.field("id", pa.binary(16), nullable=False)]
 )
-ROW_GROUP_ROWS = 8_192
 FORMAT_VERSION = "1"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COLUMNS = ("timestamps", "ids", *_PRICES, "bid", "ask")  # BarSeries' per-row fields
-_ONE = Decimal(1)
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -139,12 +159,6 @@ class BarSeries:
         return cls(instrument_id, timeframe, ids=ids, timestamps=stamps, **columns)
 
 
-class CatalogError(OmoiError):
-    """A catalog file could not be read or written."""
-
-    code = "catalog-error"
-
-
 class StoredIds(Sequence[BarId]):
     """Bar ids read from a file, made into :class:`BarId` objects only when asked for."""
 
@@ -188,84 +202,6 @@ class CatalogEntry:
         return InstrumentId.of(self.exchange, self.symbol)
 
 
-@dataclass(slots=True)
-class _Replacement:
-    temp: Path
-    target: Path
-    backup: Path
-    had_old: bool = False
-    done: bool = False
-
-
-@dataclass(slots=True)
-class StagedWrite:
-    """Year files written beside their targets but not yet visible to readers.
-
-    :meth:`publish` renames them into place, keeping the previous versions as
-    hard-linked backups; :meth:`rollback` restores those; :meth:`finish` drops
-    them. Used as a context manager, anything not finished is rolled back.
-    """
-
-    files: tuple[Path, ...]
-    added: int
-    replaced: int
-    _items: list[_Replacement] = field(default_factory=list, repr=False)
-    _state: str = "staged"
-
-    def publish(self) -> None:
-        """Make every staged file visible; on failure, undo the renames already made."""
-        if self._state != "staged":
-            raise ValidationError("StagedWrite", f"cannot publish when {self._state}")
-        try:
-            for item in self._items:
-                if item.target.exists():
-                    _link_or_copy(item.target, item.backup)
-                    item.had_old = True
-                os.replace(item.temp, item.target)
-                item.done = True
-        except BaseException as error:
-            self.rollback()
-            if isinstance(error, OSError):
-                raise CatalogError(f"could not publish {item.target}: {error}") from error
-            raise
-        self._state = "published"
-        for directory in {item.target.parent for item in self._items}:
-            _fsync_directory(directory)
-
-    def rollback(self) -> None:
-        """Put back what was there before; remove staged files."""
-        for item in self._items:
-            if item.done:
-                if item.had_old:
-                    os.replace(item.backup, item.target)
-                else:
-                    item.target.unlink(missing_ok=True)
-                item.done = False
-            item.temp.unlink(missing_ok=True)
-            item.backup.unlink(missing_ok=True)
-        self._state = "rolled back"
-
-    def finish(self) -> None:
-        """Forget the previous versions: the write is final."""
-        if self._state != "published":
-            raise ValidationError("StagedWrite", f"cannot finish when {self._state}")
-        for item in self._items:
-            item.backup.unlink(missing_ok=True)
-        self._state = "finished"
-
-    def __enter__(self) -> StagedWrite:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._state in ("staged", "published"):
-            self.rollback()
-
-
 class ParquetCatalog:
     """Bars on disk under ``root``; see the module docstring for the layout."""
 
@@ -277,8 +213,8 @@ class ParquetCatalog:
         return (
             self.root
             / "bars"
-            / f"exchange={_encode(exchange.upper())}"
-            / f"symbol={_encode(symbol)}"
+            / f"exchange={path_segment(exchange.upper())}"
+            / f"symbol={path_segment(symbol)}"
             / f"timeframe={Timeframe(timeframe).value}"
         )
 
@@ -288,34 +224,18 @@ class ParquetCatalog:
             raise ValidationError("series", f"holds bars of another instrument than {instrument}")
         directory = self.directory(instrument.exchange, instrument.symbol, series.timeframe)
         table = _to_table(series)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise CatalogError(f"could not create {directory}: {error}") from error
         years = pc.year(table["timestamp"]).to_numpy()
-        staged = StagedWrite(files=(), added=0, replaced=0)
-        token = uuid.uuid4().hex[:12]
-        files: list[Path] = []
-        try:
-            for year in sorted({int(y) for y in years}):
-                part = table.filter(pa.array(years == year))
-                target = directory / f"{year}.parquet"
-                merged, replaced = _merge(target, part)
-                temp = directory / f".{year}.parquet.tmp-{token}"
-                backup = directory / f".{year}.parquet.bak-{token}"
-                staged._items.append(_Replacement(temp, target, backup))
-                try:
-                    _write_file(merged, temp, instrument, series.timeframe)
-                except OSError as error:
-                    raise CatalogError(f"could not write {target}: {error}") from error
-                staged.replaced += replaced
-                staged.added += part.num_rows - replaced
-                files.append(target)
-        except BaseException:
-            staged.rollback()
-            raise
-        staged.files = tuple(files)
-        return staged
+        parts = [
+            (str(year), table.filter(pa.array(years == year)))
+            for year in sorted({int(y) for y in years})
+        ]
+        metadata = {
+            "omoitrade.format": FORMAT_VERSION,
+            "omoitrade.exchange": instrument.exchange,
+            "omoitrade.symbol": instrument.symbol,
+            "omoitrade.timeframe": Timeframe(series.timeframe).value,
+        }
+        return stage_parts(directory, parts, SCHEMA, "timestamp", metadata)
 
     def write_bars(
         self, instrument: Instrument, timeframe: Timeframe, bars: Sequence[Bar] | BarSeries
@@ -354,8 +274,8 @@ class ParquetCatalog:
             if (first_year is None or year >= first_year)
             and (last_year is None or year <= last_year)
         ]
-        condition = _range_filter(start, end)
-        tables = [_read_table(path, condition) for path in wanted]
+        condition = range_filter(start, end)
+        tables = [read_parquet(path, SCHEMA, condition) for path in wanted]
         table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
         return _to_series(instrument_id, timeframe, table)
 
@@ -376,9 +296,9 @@ class ParquetCatalog:
             files = sorted(directory.glob("[0-9][0-9][0-9][0-9].parquet"))
             if not files:
                 continue
-            rows, firsts, lasts = zip(*(_summary(path) for path in files), strict=True)
+            rows, firsts, lasts = zip(*(file_summary(path) for path in files), strict=True)
             exchange, symbol, timeframe = (
-                _decode(part.name)
+                segment_value(part.name)
                 for part in (directory.parent.parent, directory.parent, directory)
             )
             first, last = to_datetime(min(firsts)), to_datetime(max(lasts))
@@ -407,56 +327,10 @@ class ParquetCatalog:
     def _find_directory(self, instrument_id: InstrumentId, timeframe: Timeframe) -> Path | None:
         """The directory of an instrument known only by id (ids derive from exchange+symbol)."""
         for symbol_dir in (self.root / "bars").glob("exchange=*/symbol=*"):
-            exchange, symbol = _decode(symbol_dir.parent.name), _decode(symbol_dir.name)
+            exchange, symbol = segment_value(symbol_dir.parent.name), segment_value(symbol_dir.name)
             if InstrumentId.of(exchange, symbol) == instrument_id:
                 return symbol_dir / f"timeframe={Timeframe(timeframe).value}"
         return None
-
-
-def _encode(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _decode(segment: str) -> str:
-    """The value of a ``key=value`` directory name."""
-    return unquote(segment.split("=", 1)[1])
-
-
-def _read_table(path: Path, condition: pc.Expression | None = None) -> pa.Table:
-    """One year file, only the rows (and row groups) ``condition`` can match."""
-    try:
-        return pq.read_table(path, schema=SCHEMA, filters=condition, partitioning=None)
-    except (pa.ArrowException, OSError) as error:
-        raise CatalogError(f"catalog file {path} is unreadable: {error}") from error
-
-
-def _summary(path: Path) -> tuple[int, int, int]:
-    """(rows, first ns, last ns) of a year file, from its footer."""
-    try:
-        meta = pq.read_metadata(path)
-    except (pa.ArrowException, OSError) as error:
-        raise CatalogError(f"catalog file {path} is unreadable: {error}") from error
-    extra = meta.metadata or {}
-    return meta.num_rows, int(extra[b"omoitrade.first_ns"]), int(extra[b"omoitrade.last_ns"])
-
-
-def _range_filter(start: datetime | None, end: datetime | None) -> pc.Expression | None:
-    condition = None
-    if start is not None:
-        condition = pc.field("timestamp") >= pa.scalar(start, type=TIMESTAMP)
-    if end is not None:
-        upper = pc.field("timestamp") < pa.scalar(end, type=TIMESTAMP)
-        condition = upper if condition is None else condition & upper
-    return condition
-
-
-def _decimal_array(values: Sequence[Decimal | None], name: str) -> pa.Array:
-    try:
-        return pa.array(values, type=DECIMAL)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise ValidationError(
-            name, f"a value does not fit decimal(38, 18), the catalog's column type ({error})"
-        ) from None
 
 
 def _to_table(series: BarSeries) -> pa.Table:
@@ -467,10 +341,10 @@ def _to_table(series: BarSeries) -> pa.Table:
     except pa.ArrowInvalid:
         raise ValidationError("timestamp", "must be whole microseconds") from None
     columns = [stamps]
-    columns += [_decimal_array(getattr(series, name), name) for name in _PRICES]
+    columns += [decimal_array(getattr(series, name), name) for name in _PRICES]
     columns += [
-        _decimal_array(series.bid or none, "bid"),
-        _decimal_array(series.ask or none, "ask"),
+        decimal_array(series.bid or none, "bid"),
+        decimal_array(series.ask or none, "ask"),
     ]
     if isinstance(series.ids, StoredIds):
         columns.append(series.ids.array)
@@ -479,42 +353,12 @@ def _to_table(series: BarSeries) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=SCHEMA)
 
 
-def _merge(target: Path, new: pa.Table) -> tuple[pa.Table, int]:
-    """``new`` merged into the file at ``target``: new rows win on equal timestamps."""
-    if not target.exists():
-        return new, 0
-    old = _read_table(target)
-    clash = pc.is_in(old["timestamp"], value_set=new["timestamp"])
-    replaced = int(pc.sum(clash).as_py() or 0)
-    kept = old.filter(pc.invert(clash))
-    merged = pa.concat_tables([kept, new]).sort_by("timestamp")
-    return merged, replaced
-
-
-def _write_file(table: pa.Table, path: Path, instrument: Instrument, timeframe: Timeframe) -> None:
-    stamps = table["timestamp"].cast(pa.int64())
-    metadata = {
-        "omoitrade.format": FORMAT_VERSION,
-        "omoitrade.exchange": instrument.exchange,
-        "omoitrade.symbol": instrument.symbol,
-        "omoitrade.timeframe": Timeframe(timeframe).value,
-        "omoitrade.first_ns": str(int(pc.min(stamps).as_py()) * 1000),
-        "omoitrade.last_ns": str(int(pc.max(stamps).as_py()) * 1000),
-    }
-    table = table.replace_schema_metadata(metadata)
-    pq.write_table(
-        table, path, row_group_size=ROW_GROUP_ROWS, compression="zstd", write_statistics=True
-    )
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
 def _to_series(instrument_id: InstrumentId, timeframe: Timeframe, table: pa.Table) -> BarSeries:
     micros = table["timestamp"].cast(pa.int64()).to_numpy()
-    columns: dict[str, Any] = {name: _exact(table[name]) for name in _PRICES}
+    columns: dict[str, Any] = {name: exact_decimals(table[name]) for name in _PRICES}
     for name in ("bid", "ask"):
         stored = table[name].null_count < table.num_rows
-        columns[name] = _decimals(table[name]) if stored else None
+        columns[name] = nullable_decimals(table[name]) if stored else None
     return BarSeries(
         instrument_id,
         timeframe,
@@ -522,66 +366,3 @@ def _to_series(instrument_id: InstrumentId, timeframe: Timeframe, table: pa.Tabl
         timestamps=np.asarray(micros, dtype=np.int64) * 1000,
         **columns,
     )
-
-
-def _decimals(column: pa.ChunkedArray) -> list[Decimal | None]:
-    """A nullable decimal column (bid, ask: rarely stored) as trimmed Decimals."""
-    with localcontext() as context:
-        context.prec = 40
-        return [None if value is None else _trim(value) for value in column.to_pylist()]
-
-
-def decimals_of(texts: Iterable[str]) -> list[Decimal]:
-    """Decimals of number texts; equal texts share one object (prices repeat: a million
-    bars hold a few thousand distinct prices, and each Decimal costs ~100 bytes)."""
-    known: dict[str, Decimal] = {}
-    values = []
-    for text in texts:
-        value = known.get(text)
-        if value is None:
-            value = known[text] = Decimal(text)
-        values.append(value)
-    return values
-
-
-def _exact(column: pa.ChunkedArray) -> list[Decimal]:
-    """Decimals without the storage scale's trailing zeros (100.500000000000000000 -> 100.5).
-
-    Arrow formats the text and trims the zeros (much faster than converting
-    each value in Python); it writes zero and values below 1e-6 in exponent
-    form, which are trimmed here instead.
-    """
-    raw = pc.cast(column, pa.string())
-    text = pc.utf8_rtrim(pc.utf8_rtrim(raw, characters="0"), characters=".")
-    values = decimals_of(text.to_numpy(zero_copy_only=False))
-    exponent_form = pc.match_substring(raw, "E").to_numpy(zero_copy_only=False)
-    if exponent_form.any():
-        with localcontext() as context:
-            context.prec = 40  # wider than decimal128's 38 digits: trimming never rounds
-            for index in np.flatnonzero(exponent_form):
-                values[index] = _trim(Decimal(raw[int(index)].as_py()))
-    return values
-
-
-def _trim(value: Decimal) -> Decimal:
-    if value == value.to_integral_value():
-        return value.quantize(_ONE)
-    return value.normalize()
-
-
-def _link_or_copy(source: Path, destination: Path) -> None:
-    try:
-        os.link(source, destination)
-    except OSError:  # a file system without hard links
-        destination.write_bytes(source.read_bytes())
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:  # not possible on every platform
-        return
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

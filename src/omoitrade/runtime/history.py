@@ -26,6 +26,8 @@ from omoitrade.core.errors import NotFound, ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.data.catalog import ParquetCatalog
 from omoitrade.data.csv_import import read_ohlcv
+from omoitrade.data.tick_catalog import TickCatalog
+from omoitrade.data.tick_import import read_trade_ticks
 from omoitrade.model import Bar, Instrument, InstrumentId, Timeframe
 from omoitrade.store import Database, UnitOfWork
 
@@ -126,6 +128,46 @@ def import_file(
         replaced=staged.replaced,
         files=staged.files,
         in_database=len(newest),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TickImportSummary:
+    """What a trade-tick import stored."""
+
+    instrument: Instrument
+    source: Path
+    rows: int
+    first: datetime
+    last: datetime
+    added: int  # trades new to the tick catalog
+    replaced: int  # trades that replaced stored ones with the same trade id
+    files: tuple[Path, ...]  # day files written
+
+
+def import_ticks(
+    path: Path,
+    instrument: str,
+    database: Database,
+    catalog: TickCatalog,
+    *,
+    exchange: str = "SIM",
+    tz: str | None = None,
+) -> TickImportSummary:
+    """Import a file of trades (CSV or Parquet; see ``data.tick_import``) into the tick
+    catalog, for an instrument that exists in the database; all or nothing."""
+    resolved = find_instrument(database, exchange, instrument)
+    ticks = read_trade_ticks(Path(path), resolved.id, tz=tz)
+    staged = catalog.write_ticks(resolved, ticks)
+    return TickImportSummary(
+        instrument=resolved,
+        source=Path(path),
+        rows=len(ticks),
+        first=ticks[0].timestamp,
+        last=ticks[-1].timestamp,
+        added=staged.added,
+        replaced=staged.replaced,
+        files=staged.files,
     )
 
 

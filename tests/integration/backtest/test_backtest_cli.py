@@ -104,18 +104,27 @@ def test_a_backtest_runs_on_the_catalogs_bars_after_an_import(
     )
 
 
-def test_a_backtest_over_a_tick_file(omoitrade: CommandLine, tmp_path: Path) -> None:
-    data = tmp_path / "xyz_ticks.csv"
-    data.write_text(
-        "timestamp,price,size\n"  # minute bars close at 100, 99, 103 (SMA 1 crosses SMA 2)
-        "2024-01-01T00:00:10Z,100,1\n2024-01-01T00:01:10Z,99,1\n"
-        "2024-01-01T00:02:10Z,103,1\n2024-01-01T00:03:10Z,104,1\n"
-        "2024-01-01T00:04:10Z,101,1\n"
-    )
+TRADES = (
+    "timestamp,price,size\n"  # minute bars close at 100, 99, 103 (SMA 1 crosses SMA 2)
+    "2024-01-01T00:00:10Z,100,1\n2024-01-01T00:01:10Z,99,1\n"
+    "2024-01-01T00:02:10Z,103,1\n2024-01-01T00:03:10Z,104,1\n"
+    "2024-01-01T00:04:10Z,101,1\n"
+)
+
+
+def fast_cross(folder: Path) -> Path:
+    """The SMA crossover with SMA 1 over SMA 2, so five minute bars make a trade."""
     document = json.loads((EXAMPLES / "sma_cross.json").read_text())
     document["parameters"] = {"fast": 1, "slow": 2}
-    strategy = tmp_path / "fast.json"
+    strategy = folder / "fast.json"
     strategy.write_text(json.dumps(document))
+    return strategy
+
+
+def test_a_backtest_over_a_tick_file(omoitrade: CommandLine, tmp_path: Path) -> None:
+    data = tmp_path / "xyz_ticks.csv"
+    data.write_text(TRADES)
+    strategy = fast_cross(tmp_path)
     out = tmp_path / "r.json"
     ran = omoitrade(
         "backtest", str(strategy), "--data", str(data), "--timeframe", "1m",
@@ -125,3 +134,39 @@ def test_a_backtest_over_a_tick_file(omoitrade: CommandLine, tmp_path: Path) -> 
     assert "XYZ" in ran.stdout
     (entry, *_) = json.loads(out.read_text())["fills"]
     assert (entry["side"], entry["execution_price"]) == ("BUY", "104")  # at the next trade
+
+
+def test_a_backtest_runs_on_the_tick_catalog_after_an_import(
+    omoitrade: CommandLine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMOI_DATA_DIR", str(tmp_path / "data"))
+    database = Database(os.environ["OMOI_DATABASE_URL"])
+    with database.transaction() as uow:
+        uow.instruments.add(f.make_instrument(symbol="XYZ", lot_size=D(1), min_quantity=D(1)))
+    database.dispose()
+    data = tmp_path / "xyz_ticks.csv"
+    data.write_text(TRADES)
+    imported = omoitrade("data", "import-ticks", str(data), "-i", "XYZ")
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 5 trades" in imported.stdout and "5 new, 0 replaced" in imported.stdout
+    again = omoitrade("data", "import-ticks", str(data), "-i", "XYZ")
+    assert "0 new, 5 replaced" in again.stdout  # the same trade ids: nothing doubled
+    listing = omoitrade("data", "list")
+    assert "trade ticks" in listing.stdout and "2024-01-01 00:04:10" in listing.stdout
+    strategy, out = fast_cross(tmp_path), tmp_path / "r.json"
+    ran = omoitrade(
+        "backtest", str(strategy), "--instrument", "XYZ", "--ticks", "--timeframe", "1m",
+        "--cash", "1000", "--json", str(out),
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    (entry, *_) = json.loads(out.read_text())["fills"]
+    assert (entry["side"], entry["execution_price"]) == ("BUY", "104")  # as from the file
+    later = omoitrade(
+        "backtest", str(strategy), "--instrument", "XYZ", "--ticks", "--from", "2024-01-02"
+    )
+    assert later.returncode == 1
+    assert later.stderr.strip() == (
+        "error: data: no trades of the tick catalog (SIM:XYZ) in the chosen dates"
+    )
+    both = omoitrade("backtest", str(strategy), "--ticks", "--data", str(data))
+    assert both.stderr.strip() == "error: --ticks: reads the catalog: give --instrument, not --data"

@@ -15,7 +15,7 @@ import pytest
 
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
-from omoitrade.data import catalog as catalog_module
+from omoitrade.data import parquet_files as files_module
 from omoitrade.data.catalog import (
     ROW_GROUP_ROWS,
     BarSeries,
@@ -208,7 +208,7 @@ def test_a_failed_rename_leaves_every_file_as_it_was(
             raise OSError("disk full")
         real_replace(source, target)
 
-    monkeypatch.setattr(catalog_module.os, "replace", replace_failing_the_second_time)
+    monkeypatch.setattr(files_module.os, "replace", replace_failing_the_second_time)
     with pytest.raises(CatalogError, match=r"could not publish .*2024\.parquet: disk full"):
         catalog.write_bars(BTC, Timeframe.D1, days(utc(2023, 12, 31), 10, "200"))
     monkeypatch.undo()
@@ -226,7 +226,7 @@ def test_a_failure_while_writing_leaves_nothing_behind(
         real_write(table.slice(0, 1), where, **options)
         raise OSError("device lost")
 
-    monkeypatch.setattr(catalog_module.pq, "write_table", write_half_then_fail)
+    monkeypatch.setattr(files_module.pq, "write_table", write_half_then_fail)
     with pytest.raises(CatalogError, match="device lost"):
         catalog.write_bars(BTC, Timeframe.D1, days(utc(2024, 1, 1), 3))
     assert [p for p in stored_files(catalog.root) if p.endswith("parquet") or ".tmp" in p] == []
