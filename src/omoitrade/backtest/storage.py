@@ -9,6 +9,7 @@ from omoitrade.backtest.results import BacktestResult
 from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.core.ids import IdGenerator
 from omoitrade.model.enums import TradingMode
+from omoitrade.model.strategies import Strategy
 from omoitrade.model.strategy_versions import BacktestRun
 from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.store import Database
@@ -20,7 +21,14 @@ def store_run(database: Database, strategy: str, result: BacktestResult) -> Back
     clock = database.clock
     ids = IdGenerator(clock.timestamp_ns)
     service = StrategyService(database, clock, ApprovalDesk(clock, ids), ids=ids)
-    found = service.find(strategy)
+    return record_result(service, service.find(strategy), result)
+
+
+def record_result(
+    service: StrategyService, strategy: Strategy, result: BacktestResult
+) -> BacktestRun:
+    """Store ``result`` as a completed backtest of ``strategy``'s current version, and its
+    metrics as the version's latest BACKTEST performance."""
     metrics: dict[str, Any] = result.to_dict()["metrics"]  # plain JSON data already
     parameters = {
         "strategy_parameters": result.parameters,
@@ -29,6 +37,6 @@ def store_run(database: Database, strategy: str, result: BacktestResult) -> Back
         "start": result.start.isoformat(),
         "end": result.end.isoformat(),
     }
-    run = service.record_backtest(found.id, found.version, metrics, parameters)
-    service.record_performance(found.id, TradingMode.BACKTEST, metrics)  # the latest backtest
+    run = service.record_backtest(strategy.id, strategy.version, metrics, parameters)
+    service.record_performance(strategy.id, TradingMode.BACKTEST, metrics)
     return run

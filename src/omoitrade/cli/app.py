@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from omoitrade.api.app import create_app
+from omoitrade.backtest.qualification import PaperQualification
 from omoitrade.cli.approvals import approvals_app
 from omoitrade.cli.backtest import backtest
 from omoitrade.cli.console import console, errors, safe_url
@@ -75,7 +76,10 @@ def run(
     host = host or settings.api_host
     port = port or settings.api_port
     config = PaperSessionConfig(
-        database_url=url, exchange_path=settings.data_dir / EXCHANGE_FILE, seed=seed
+        database_url=url,
+        exchange_path=settings.data_dir / EXCHANGE_FILE,
+        seed=seed,
+        qualify=PaperQualification(seed=seed),  # examples are backtested before PAPER
     )
     session = PaperSession(LiveClock(), config)
     with console.status("migrating the database, resuming the session"):

@@ -29,7 +29,7 @@ from omoitrade.core.ids import IdGenerator
 from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Bar, Instrument, Quote, Timeframe, TradeTick
-from omoitrade.model.enums import TradingMode
+from omoitrade.model.enums import StrategyStatus, TradingMode
 from omoitrade.model.events import (
     DomainEvent,
     OrderFillEvent,
@@ -46,6 +46,8 @@ from omoitrade.model.identifiers import (
 )
 from omoitrade.model.portfolios import Portfolio
 from omoitrade.model.signals import Signal
+from omoitrade.model.strategies import Strategy
+from omoitrade.model.strategy_versions import BacktestRun
 from omoitrade.portfolio.reconciliation import DISCREPANCY_TOPIC, Discrepancy
 from omoitrade.runtime.approval_store import AdoptionResult, ApprovalStore
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
@@ -90,6 +92,10 @@ from omoitrade.venues.sim.durable import run_now
 _log = logging.getLogger("omoitrade.runtime.paper_session")
 SECOND_NS = 1_000_000_000
 DEMO_AUTHOR = "system:demo"
+_UNQUALIFIED = frozenset((StrategyStatus.DRAFT, StrategyStatus.BACKTESTING))
+
+Qualifier = Callable[[StrategyService, Strategy, dict[str, Any], list[Instrument]], BacktestRun]
+"""Backtests a stored strategy's current version, stores the run and moves it to PAPER."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,9 @@ class PaperSessionConfig:
     signal_ttl_ns: int = 5 * 60 * SECOND_NS
     performance_interval_ns: int = 60 * SECOND_NS
     history: int = 50  # recent signals, fills and alerts kept for the view
+    # earns a DRAFT strategy its PAPER status (backtest stored, lifecycle moved); without
+    # it strategies trade as stored
+    qualify: Qualifier | None = None
 
 
 @dataclass(slots=True)
@@ -270,6 +279,7 @@ class PaperSession:
                     if found is None:
                         raise NotFound(f"version {stored.version} of strategy", strategy_id)
                     content, number = found.document, found.version
+                self._qualify(stored, content)
                 checked = validate_document(content)
                 context = NodeStrategyContext(
                     node=self.node,
@@ -290,6 +300,14 @@ class PaperSession:
                 running.base_metrics = dict(base.metrics)
             self.strategies[strategy_id] = running
             self.router.add(strategy, context)
+
+    def _qualify(self, strategy: Strategy, document: dict[str, Any]) -> None:
+        """A strategy not yet through its backtest gets there first (see ``qualify``)."""
+        qualify = self.config.qualify
+        if qualify is None or strategy.status not in _UNQUALIFIED:
+            return
+        run = qualify(self.service, strategy, document, list(self.instruments.values()))
+        self._alert("strategies", f"{strategy.name}: backtested (run {run.id}), now PAPER")
 
     def pause(self, strategy_id: StrategyId, reason: str) -> None:
         """The pipeline's strategy control: a limit alert pauses the strategy."""

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from omoitrade.backtest.qualification import PaperQualification
 from omoitrade.core.clock import SimulatedClock
-from omoitrade.model.enums import SignalStatus, SignalType, TradingMode
+from omoitrade.model.enums import (
+    BacktestStatus,
+    SignalStatus,
+    SignalType,
+    StrategyStatus,
+    TradingMode,
+)
+from omoitrade.model.events import StrategyStatusChanged
 from omoitrade.runtime.approval_store import RESTART_REASON
 from omoitrade.runtime.paper_session import PaperSession, PaperSessionConfig
 from omoitrade.signals.plan import SignalSettings
@@ -113,3 +122,44 @@ def test_the_session_trades_stops_and_resumes_where_it_was(tmp_path: Path) -> No
     database.dispose()
     assert request.decision_reason == RESTART_REASON
     assert len(versions) == 1 and len(strategies) == 1
+
+
+def test_a_draft_strategy_is_backtested_and_moved_to_paper_before_it_trades(
+    tmp_path: Path,
+) -> None:
+    settings = replace(config(tmp_path), qualify=PaperQualification(bars=300))
+    clock = SimulatedClock(T0)
+    session = PaperSession(clock, settings)
+    session.start()
+    (running,) = session.strategies.values()
+    strategy_id = running.context.strategy_id
+    assert any("quick: backtested" in a.text and "now PAPER" in a.text for a in session.alerts)
+    advance(clock, 120)
+    assert session.snapshot().fills  # and it trades
+    session.stop()
+
+    again = PaperSession(SimulatedClock(clock.timestamp_ns() + 5 * SECOND), settings)
+    again.start()  # already PAPER: not backtested again
+    assert list(again.strategies) == [strategy_id]
+    again.stop()
+
+    database = Database(settings.database_url)
+    with database.transaction(write=False) as uow:
+        stored = uow.strategies.get(strategy_id)
+        runs = uow.backtest_runs.for_version(strategy_id, 1)
+        backtest = uow.strategy_performance.of(strategy_id, 1, TradingMode.BACKTEST)
+        changes = [
+            (s.event.from_status, s.event.to_status)
+            for s in uow.events.read(0, 10_000)
+            if isinstance(s.event, StrategyStatusChanged)
+        ]
+    database.dispose()
+    assert stored.status is StrategyStatus.PAPER
+    (run,) = runs
+    assert run.status is BacktestStatus.COMPLETED
+    assert run.parameters["instruments"] == ["BTC/USD"] and "total_return_pct" in run.metrics
+    assert backtest is not None and backtest.metrics == run.metrics
+    assert changes == [
+        (StrategyStatus.DRAFT, StrategyStatus.BACKTESTING),
+        (StrategyStatus.BACKTESTING, StrategyStatus.PAPER),
+    ]
