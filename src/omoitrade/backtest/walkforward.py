@@ -160,6 +160,11 @@ class WalkForwardResult:
     folds: tuple[FoldResult, ...]
 
     @property
+    def latest(self) -> FoldResult:
+        """The last fold: its in-sample best is what one would trade next."""
+        return self.folds[-1]
+
+    @property
     def metric(self) -> str:
         return self.settings.objective.metric
 

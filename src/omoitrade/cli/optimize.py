@@ -126,10 +126,6 @@ def optimize(
     )
     if save_best and strategy_id is None:
         raise ValidationError("--save-best", "give --strategy-id (the stored strategy)")
-    if save_best and walk_forward_folds is not None:
-        raise ValidationError(
-            "--save-best", "stores the best of a plain optimization, not of a walk-forward"
-        )
     original = load_strategy(strategy)
     original.check_names(space.names)
     if save_best and not original.is_document:
@@ -193,15 +189,24 @@ def optimize(
         console.print(f"wrote {json_out}", highlight=False, markup=False)
     if save_best:
         assert strategy_id is not None
-        best = result.best
-        if best is None:
-            raise ValidationError("--save-best", "no feasible trial: nothing to store")
+        if walk_forward_folds is not None:  # the latest in-sample window's best: trade next
+            latest = analysis.latest
+            best, where = latest.best, f"fold {latest.fold.number} of {len(analysis.folds)}"
+            if best is None:
+                raise ValidationError("--save-best", f"{where} has no feasible trial")
+            outside = _format(latest.out_of_sample_value)
+            how = f"walk-forward {where}, out-of-sample {outside}"
+        else:
+            best = result.best
+            if best is None:
+                raise ValidationError("--save-best", "no feasible trial: nothing to store")
+            how = f"{settings.method.value}, trial {best.number}"
         service, _ = _service()
         try:
             stored = service.find(strategy_id)
             note = (
                 f"optimized: {settings.objective.metric} {_format(best.value)} "
-                f"over {data.name} ({settings.method.value}, trial {best.number})"
+                f"over {data.name} ({how})"
             )
             version = service.change(
                 stored.id, original.document_with(best.parameters), author, note

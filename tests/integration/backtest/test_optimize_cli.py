@@ -96,6 +96,23 @@ def test_save_best_stores_a_new_version_with_the_best_parameters(
     )
 
 
+def test_save_best_after_a_walk_forward_stores_the_latest_folds_best(
+    omoitrade: Omoitrade, tmp_path: Path
+) -> None:
+    assert omoitrade("strategy", "add", SMA).returncode == 0
+    out = tmp_path / "wf.json"
+    args = ["optimize", SMA, "--data", AAPL, "--instrument", "AAPL", *GRID, "--json", str(out)]
+    done = omoitrade(
+        *args, "--walk-forward", "2", "--save-best", "--strategy-id", "sma_cross"
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    latest = json.loads(out.read_text())["folds"][-1]
+    params = " ".join(f"{k}={v}" for k, v in latest["best_parameters"].items())
+    assert done.stdout.splitlines()[-1] == f"stored sma_cross version 2: {params}"
+    history = omoitrade("strategy", "versions", "sma_cross")
+    assert "walk-forward fold 2 of 2, out-of-sample" in " ".join(history.stdout.split())
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
