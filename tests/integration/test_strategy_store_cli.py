@@ -93,3 +93,57 @@ def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
     )
     assert approved.returncode == 0, approved.stderr
     assert "sma_cross is LIVE (version 3)" in approved.stdout
+
+
+def test_a_python_strategy_is_stored_versioned_and_qualified_from_the_cli(
+    tmp_path: Path, omoitrade: CommandLine
+) -> None:
+    source = EXAMPLES / "momentum_breakout.py"
+    no_market = omoitrade("strategy", "add", str(source))
+    assert no_market.returncode == 1
+    assert no_market.stderr.strip() == (
+        "error: file: momentum_breakout.py: a Python strategy needs --instrument and --timeframe"
+    )
+    added = omoitrade(
+        "strategy", "add", str(source), "--instrument", "SIM:BTC/USD", "--timeframe", "1m"
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("added MomentumBreakout (") and "DRAFT" in added.stdout
+    changed = tmp_path / "momentum_breakout.py"
+    changed.write_text(source.read_text().replace("exit_period: int = 10", "exit_period: int = 5"))
+    updated = omoitrade("strategy", "update", "MomentumBreakout", str(changed), "--note", "x")
+    assert updated.returncode == 0, updated.stderr
+    lines = updated.stdout.splitlines()
+    assert lines[0] == "version 2:" and any("python.code" in line for line in lines)
+    assert not any("parameters" in line for line in lines)  # the stored 10 is kept
+
+    database = Database(os.environ["OMOI_DATABASE_URL"])
+    with database.transaction(write=False) as uow:
+        (stored,) = uow.strategies.list()
+        (first, second) = uow.strategy_versions.history(stored.id)
+    database.dispose()
+    assert second.document["parameters"] == first.document["parameters"]
+    assert second.document["instruments"] == ["SIM:BTC/USD"]
+    assert "exit_period: int = 5" in second.document["python"]["code"]
+
+    assert (
+        "is BACKTESTING"
+        in omoitrade("strategy", "lifecycle", "MomentumBreakout", "backtest").stdout
+    )
+    data = tmp_path / "btc.csv"
+    closes = [100 + (n % 9) for n in range(120)]  # a saw: breakouts up, then down
+    rows = [
+        f"2024-01-01T{n // 60:02d}:{n % 60:02d}:00Z,{c},{c + 1},{c - 1},{c},5"
+        for n, c in enumerate(closes)
+    ]
+    data.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    ran = omoitrade(
+        "backtest", str(changed), "--data", str(data), "--instrument", "BTC/USD",
+        "--store", "MomentumBreakout",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "of MomentumBreakout version 2" in ran.stdout
+    assert (
+        "is PAPER (version 2)"
+        in omoitrade("strategy", "lifecycle", "MomentumBreakout", "paper").stdout
+    )

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import importlib.util
 import json
 import re
-import sys
-import threading
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -37,11 +33,14 @@ from omoitrade.model.identifiers import InstrumentId, StrategyId
 from omoitrade.model.market_data import Bar
 from omoitrade.strategy.base import Strategy, validate_parameters
 from omoitrade.strategy.document import StrategyDocumentError, validate_document
+from omoitrade.strategy.python_code import (
+    load_strategy_class,
+    parameter_defaults,
+    strategy_classes,
+)
 from omoitrade.strategy.rule_strategy import instrument_id_of
 
 DEFAULT_EXCHANGE = "SIM"
-_LOADED: dict[str, type[Strategy]] = {}  # by the module name (a digest of path and text)
-_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class StrategySource:
         """The Python strategy's class (loaded once per process)."""
         if self.code is None or self.class_name is None:
             raise ValidationError("strategy", f"{self.name} is a rule document, not Python")
-        return _load_class(self.path, self.code, self.class_name)
+        return load_strategy_class(self.path, self.code, self.class_name)
 
     def check_names(self, names: typing.Iterable[str]) -> None:
         """ValidationError for a name that is not one of the strategy's parameters."""
@@ -188,7 +187,7 @@ def load_strategy(path: Path | str) -> StrategySource:
 
 
 def _python_source(path: Path, text: str) -> StrategySource:
-    classes = _strategy_classes(str(path), text)
+    classes = strategy_classes(str(path), text)
     if len(classes) != 1:
         found = ", ".join(c.__name__ for c in classes) or "none"
         raise ValidationError(
@@ -196,71 +195,15 @@ def _python_source(path: Path, text: str) -> StrategySource:
             f"{path.name} must define exactly one Strategy subclass (found: {found})",
         )
     cls = classes[0]
-    defaults: dict[str, Any] = {}
-    required: list[str] = []
-    if cls.params_type is not None:
-        if not dataclasses.is_dataclass(cls.params_type):
-            raise ValidationError("strategy", f"{cls.__name__}.params_type must be a dataclass")
-        for f in dataclasses.fields(cls.params_type):
-            if f.default is not dataclasses.MISSING:
-                defaults[f.name] = f.default
-            elif f.default_factory is not dataclasses.MISSING:
-                defaults[f.name] = f.default_factory()
-            else:
-                required.append(f.name)
+    defaults, required = parameter_defaults(cls)
     return StrategySource(
         name=cls.__name__,
         path=str(path),
         parameters=defaults,
         code=text,
         class_name=cls.__name__,
-        required=tuple(required),
+        required=required,
     )
-
-
-def _strategy_classes(path: str, text: str) -> list[type[Strategy]]:
-    module = _load_module(path, text)
-    return [
-        value
-        for value in vars(module).values()
-        if isinstance(value, type)
-        and issubclass(value, Strategy)
-        and value is not Strategy
-        and value.__module__ == module.__name__
-    ]
-
-
-def _load_class(path: str, text: str, class_name: str) -> type[Strategy]:
-    module = _load_module(path, text)
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise ValidationError("strategy", f"{Path(path).name} defines no {class_name}")
-    return cls
-
-
-def _load_module(path: str, text: str) -> Any:
-    """The module of a strategy file's text, executed once per process (a worker loads it
-    from the text it was sent, wherever the file is)."""
-    digest = hashlib.sha256(f"{path}\0{text}".encode()).hexdigest()[:16]
-    name = f"omoitrade_strategy_{digest}"
-    with _LOCK:
-        if name in sys.modules:
-            return sys.modules[name]
-        spec = importlib.util.spec_from_loader(name, loader=None, origin=path)
-        assert spec is not None
-        module = importlib.util.module_from_spec(spec)
-        module.__file__ = path
-        sys.modules[name] = module  # dataclasses and type hints look their module up
-        try:
-            exec(compile(text, path, "exec"), module.__dict__)
-        except Exception as error:
-            del sys.modules[name]
-            where = f" (line {error.lineno})" if isinstance(error, SyntaxError) else ""
-            raise ValidationError(
-                "strategy",
-                f"cannot load {Path(path).name}{where}: {type(error).__name__}: {error}",
-            ) from None
-        return module
 
 
 def _hints_of(cls: type[Strategy]) -> dict[str, Any]:

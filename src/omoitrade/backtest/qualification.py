@@ -21,15 +21,31 @@ from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Instrument
 from omoitrade.model.enums import StrategyStatus, Timeframe
-from omoitrade.model.identifiers import InstrumentId
+from omoitrade.model.identifiers import InstrumentId, StrategyId
 from omoitrade.model.market_data import Bar
 from omoitrade.model.strategies import Strategy
 from omoitrade.model.strategy_versions import BacktestRun
 from omoitrade.runtime.strategy_service import StrategyService
-from omoitrade.strategy.document import validate_document
+from omoitrade.strategy.document import StrategyDocument
+from omoitrade.strategy.python_code import PythonStrategyDocument, validate_strategy_document
 from omoitrade.strategy.rule_strategy import instrument_id_of
 
 QUALIFIER = "paper-qualification"
+
+
+def spec_of(
+    checked: StrategyDocument | PythonStrategyDocument, version: int, strategy_id: StrategyId
+) -> StrategySpec:
+    """The backtest's spec of a stored strategy's validated document."""
+    if isinstance(checked, PythonStrategyDocument):
+        return StrategySpec(
+            checked.name,
+            python_class=checked.strategy_class,
+            params=checked.parameters,
+            version=version,
+            strategy_id=strategy_id,
+        )
+    return StrategySpec(checked.name, document=checked, version=version, strategy_id=strategy_id)
 
 
 def qualify_for_paper(
@@ -44,14 +60,12 @@ def qualify_for_paper(
     """Backtest ``strategy``'s current version (``document``) over ``history`` of the
     instruments it trades, store the run, and move the strategy on to PAPER (from DRAFT
     through BACKTESTING). Returns the stored run."""
-    checked = validate_document(dict(document))
+    checked = validate_strategy_document(dict(document))
     wanted = {instrument_id_of(name) for name in checked.instruments}
     traded = [i for i in instruments if i.id in wanted]
     if strategy.status is StrategyStatus.DRAFT:
         strategy = service.start_backtest(strategy.id, actor)
-    spec = StrategySpec(
-        strategy.name, document=checked, version=strategy.version, strategy_id=strategy.id
-    )
+    spec = spec_of(checked, strategy.version, strategy.id)
     bars = sorted(
         (bar for i in traded for bar in history[i.id]),
         key=lambda bar: (bar.timestamp, str(bar.instrument_id)),

@@ -1,5 +1,6 @@
-"""``omoitrade strategy``: the document's schema and validation, and stored strategies:
-add, list, update (a new version), versions, rollback, lifecycle."""
+"""``omoitrade strategy``: the document's schema and validation, and stored strategies
+(rule documents or Python files): add, list, update (a new version), versions, rollback,
+lifecycle."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from omoitrade.model.identifiers import PortfolioId
 from omoitrade.runtime.approval_store import ApprovalStore
 from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.strategy.document import StrategyDocumentError, validate_document
+from omoitrade.strategy.python_code import python_document
 from omoitrade.strategy.schema import strategy_schema
 
 strategy_app = typer.Typer(
@@ -81,7 +83,29 @@ def _service() -> tuple[StrategyService, ApprovalStore]:
     return StrategyService(database, clock, desk, ids=ids), store
 
 
-def _document(path: Path) -> dict[str, Any]:
+def _document(
+    path: Path,
+    instruments: list[str] | None = None,
+    timeframe: str | None = None,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The document to store from a file: a rule document as it is, or a Python file's
+    (``strategy.python_code``) trading ``instruments`` on ``timeframe`` bars; an update
+    (``base``: the current version's document) keeps what the options do not change."""
+    if path.suffix.lower() == ".py":
+        kept = base if base is not None and "python" in base else {}
+        chosen = instruments or kept.get("instruments")
+        frame = timeframe or kept.get("timeframe")
+        if not chosen or not frame:
+            raise ValidationError(
+                "file", f"{path.name}: a Python strategy needs --instrument and --timeframe"
+            )
+        document = python_document(path, list(chosen), frame, name=kept.get("name"))
+        stored = kept.get("parameters", {})
+        document["parameters"] |= {k: v for k, v in stored.items() if k in document["parameters"]}
+        return document
+    if instruments or timeframe:
+        raise ValidationError("file", f"{path.name}: a rule document names its own instruments")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -105,17 +129,26 @@ def _portfolio(service: StrategyService, portfolio: str | None) -> PortfolioId:
     return found[0].id
 
 
+INSTRUMENT_HELP = "a Python strategy's instrument, EXCHANGE:SYMBOL (repeat for more)"
+TIMEFRAME_HELP = "a Python strategy's bar length, e.g. 1m"
+
+
 @strategy_app.command("add")
 def add(
-    path: Annotated[Path, typer.Argument(help="strategy document (JSON)")],
+    path: Annotated[Path, typer.Argument(help="strategy document (JSON) or Python file")],
     portfolio: Annotated[
         str | None, typer.Option(help="portfolio id (default: the only one)")
     ] = None,
     author: Annotated[str, typer.Option(help="who makes the change")] = "cli",
+    instrument: Annotated[list[str] | None, typer.Option(help=INSTRUMENT_HELP)] = None,
+    timeframe: Annotated[str | None, typer.Option(help=TIMEFRAME_HELP)] = None,
 ) -> None:
-    """Store a new strategy (DRAFT, version 1) from a strategy document."""
+    """Store a new strategy (DRAFT, version 1) from a strategy document or a Python file
+    (its one Strategy subclass, its parameters' defaults, with --instrument and
+    --timeframe)."""
     service, _ = _service()
-    strategy, version = service.create(_portfolio(service, portfolio), _document(path), author)
+    document = _document(path, instrument, timeframe)
+    strategy, version = service.create(_portfolio(service, portfolio), document, author)
     console.print(f"added {strategy.name} ({strategy.id}) version {version.version}, DRAFT")
 
 
@@ -135,13 +168,19 @@ def list_strategies() -> None:
 @strategy_app.command("update")
 def update(
     name: Annotated[str, typer.Argument(help="strategy name or id")],
-    path: Annotated[Path, typer.Argument(help="the new strategy document (JSON)")],
+    path: Annotated[Path, typer.Argument(help="the new strategy document (JSON) or Python file")],
     note: Annotated[str, typer.Option(help="why it changed")] = "",
     author: Annotated[str, typer.Option(help="who makes the change")] = "cli",
+    instrument: Annotated[list[str] | None, typer.Option(help=INSTRUMENT_HELP)] = None,
+    timeframe: Annotated[str | None, typer.Option(help=TIMEFRAME_HELP)] = None,
 ) -> None:
-    """Store a change as a new version and print its diff."""
+    """Store a change as a new version and print its diff (a Python file keeps the
+    stored instruments, timeframe and parameters unless options change them)."""
     service, _ = _service()
-    version = service.change(service.find(name).id, _document(path), author, note)
+    found = service.find(name)
+    current = service.history(found.id)[-1].document
+    document = _document(path, instrument, timeframe, base=current)
+    version = service.change(found.id, document, author, note)
     console.print(f"version {version.version}:")
     for change in version.diff:
         console.print(f"  {_describe(change)}", highlight=False, markup=False)

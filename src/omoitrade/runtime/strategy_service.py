@@ -30,7 +30,6 @@ from omoitrade.model.state_machines import STRATEGY_LIFECYCLE, StrategyTrigger
 from omoitrade.model.strategies import Strategy
 from omoitrade.model.strategy_versions import BacktestRun, StrategyPerformance, StrategyVersion
 from omoitrade.store import Database, UnitOfWork
-from omoitrade.strategy.document import validate_document
 from omoitrade.strategy.lifecycle import (
     GO_LIVE_GATE,
     GateRefused,
@@ -38,6 +37,7 @@ from omoitrade.strategy.lifecycle import (
     go_live_facts,
     require_completed_backtest,
 )
+from omoitrade.strategy.python_code import validate_strategy_document
 from omoitrade.strategy.versions import next_version, rollback_version
 
 DAY_NS = 86_400_000_000_000
@@ -63,8 +63,9 @@ class StrategyService:
         author: str,
         strategy_type: StrategyType = StrategyType.CUSTOM,
     ) -> tuple[Strategy, StrategyVersion]:
-        """A DRAFT strategy at version 1 from a (validated) strategy document."""
-        checked = validate_document(document).to_dict()
+        """A DRAFT strategy at version 1 from a (validated) strategy document: a rule
+        document, or a Python strategy's (``strategy.python_code``)."""
+        checked = validate_strategy_document(document).to_dict()
         now = self.clock.utc_now()
         strategy = Strategy(
             id=StrategyId.new(self.ids),
@@ -85,7 +86,7 @@ class StrategyService:
         self, strategy_id: StrategyId, document: dict[str, Any], author: str, note: str = ""
     ) -> StrategyVersion:
         """A new version with ``document``'s content; Conflict if nothing changed."""
-        checked = validate_document(document).to_dict()
+        checked = validate_strategy_document(document).to_dict()
         return self._new_version(
             strategy_id,
             lambda history, at: next_version(
@@ -329,7 +330,7 @@ def _adopt(strategy: Strategy, version: StrategyVersion) -> None:
     strategy.version = version.version
     strategy.name = document["name"]
     strategy.description = document.get("description", "")
-    strategy.entry_rules = document["entry_rules"]
+    strategy.entry_rules = document.get("entry_rules") or {}  # a Python strategy has none
     strategy.exit_rules = document.get("exit_rules") or {}
-    strategy.risk_parameters = document["risk_parameters"]
+    strategy.risk_parameters = document.get("risk_parameters") or {}
     strategy.updated_at = version.created_at
