@@ -128,6 +128,8 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """Whether a call may go now; in HALF_OPEN a True takes one trial permit."""
+        if self._state is BreakerState.CLOSED:  # every call while all is well: no detour
+            return True
         state = self.state
         if state is BreakerState.CLOSED:
             return True
@@ -140,6 +142,9 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         """A call succeeded: resets the failure count; a trial success closes the breaker."""
+        if self._state is BreakerState.CLOSED:  # only OPEN changes with time
+            self._failures = 0
+            return
         state = self.state
         if state is BreakerState.CLOSED:
             self._failures = 0
