@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.execution.order_requests import OrderRequest
-from omoitrade.model.enums import OrderSide, OrderType
+from omoitrade.model.enums import LimitType, OrderSide, OrderType
 from omoitrade.model.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -23,6 +23,8 @@ from omoitrade.runtime.trading_node import TradingNode
 from omoitrade.signals.pipeline import SignalPipeline
 from omoitrade.signals.plan import SettingsBook
 from omoitrade.signals.ports import StrategyControl
+
+_LIMIT_NAMES = {kind: kind.value.lower() for kind in LimitType}  # as limit_usage names them
 
 
 class NodeOrders:
@@ -82,10 +84,10 @@ class NodeRiskPreview:
     """:class:`~omoitrade.signals.ports.RiskPreview` by the node's risk engine."""
 
     def __init__(self, node: TradingNode) -> None:
-        self._risk = node.risk
+        self._preview = node.risk.preview_order
 
     def __call__(self, order: Order, strategy_id: StrategyId | None) -> tuple[str, str] | None:
-        decision = self._risk.preview_order(order, strategy_id)
+        decision = self._preview(order, strategy_id)
         if decision.approved:
             return None
         first = decision.rejections[0]
@@ -106,7 +108,7 @@ class NodeMarket:
 
     def limit_usage(self, portfolio_id: PortfolioId) -> Sequence[tuple[str, float]]:
         return [
-            (f"{limit.limit_type.value.lower()}", float(limit.utilization))
+            (_LIMIT_NAMES[limit.limit_type], float(limit.utilization))
             for limit in self._node.risk.limits(portfolio_id)
         ]
 

@@ -23,7 +23,7 @@ from omoitrade.model.events import (
     SignalRejected,
     SignalValidated,
     TradePhaseChanged,
-    assemble,
+    assembler,
 )
 from omoitrade.model.identifiers import (
     ClientOrderId,
@@ -42,6 +42,8 @@ from omoitrade.signals.trade import Role, SignalTrade
 from omoitrade.signals.validation import Validator
 
 EXITS = (Role.STOP_LOSS, Role.TAKE_PROFIT)
+# the builders of the events every signal has (assembled unchecked: see ``_emit``)
+_VALIDATED, _PHASE_CHANGED = assembler(SignalValidated), assembler(TradePhaseChanged)
 
 
 class PipelineCore:
@@ -74,7 +76,7 @@ class PipelineCore:
         self._by_cid: dict[ClientOrderId, SignalTrade] = {}
         self._by_order: dict[OrderId, tuple[SignalTrade, ClientOrderId]] = {}
         self._closing: dict[SignalId, list[Signal]] = defaultdict(list)  # exit signals
-        self._queue: deque[Callable[[], None]] = deque()
+        self._queue: deque[tuple[Callable[..., None], tuple[Any, ...]]] = deque()
         self._running = False
         self._now_cache: datetime | None = None
         self.realized_by_version: dict[tuple[StrategyId, int], Decimal] = defaultdict(Decimal)
@@ -140,8 +142,17 @@ class PipelineCore:
         return True
 
     def _validate(self, signal: Signal, result: dict[str, Any]) -> None:
+        """VALIDATED, saved, announced (as ``_emit`` does, built directly: every signal's)."""
         signal.validate(result)
-        self._emit(SignalValidated, signal, signal_id=signal.id, validation_result=result)
+        if self.sink is not None:
+            self.sink(signal)
+        event = _VALIDATED(
+            occurred_at=self._now(),
+            event_id=EventId.new(self.ids),
+            signal_id=signal.id,
+            validation_result=result,
+        )
+        self.bus.publish(SignalValidated.topic, event)
 
     def _reject(self, signal: Signal, code: str, reason: str) -> None:
         result = {"rejected": {"code": code, "reason": reason}}
@@ -162,16 +173,18 @@ class PipelineCore:
 
     def _phase(self, trade: SignalTrade, trigger: PhaseTrigger) -> None:
         before = trade.phase
-        trade.phase = TRADE_PHASES.next_state(before, trigger)
+        after = trade.phase = TRADE_PHASES.next_state(before, trigger)
         signal = trade.signal
-        self._emit(
-            TradePhaseChanged,
+        event = _PHASE_CHANGED(
+            occurred_at=self._now(),
+            event_id=EventId.new(self.ids),
             strategy_id=signal.strategy_id,
             instrument_id=signal.instrument_id,
             from_phase=before,
-            to_phase=trade.phase,
+            to_phase=after,
             signal_id=signal.id,
         )
+        self.bus.publish(TradePhaseChanged.topic, event)
 
     def _close_phase(self, trade: SignalTrade, trigger: PhaseTrigger) -> None:
         """The trade's last phase change: it leaves the open trades."""
@@ -186,8 +199,8 @@ class PipelineCore:
         if changed is not None and self.sink is not None:
             self.sink(changed)
         values.setdefault("occurred_at", self._now())
-        event = assemble(kind, event_id=EventId.new(self.ids), **values)
-        self.bus.publish(event.topic, event)
+        event = assembler(kind)(event_id=EventId.new(self.ids), **values)
+        self.bus.publish(kind.topic, event)
 
     def _now(self) -> datetime:
         """One reading of the clock for all the work of one call into the pipeline."""
@@ -196,16 +209,22 @@ class PipelineCore:
             now = self._now_cache = self.clock.utc_now()
         return now
 
-    def _run(self, work: Callable[[], None]) -> None:
-        """Do ``work`` now, or after the work in progress (events it causes queue up)."""
-        self._queue.append(work)
-        if self._running:
-            return
+    def _run(self, work: Callable[..., None], *args: Any) -> None:
+        """Do ``work(*args)`` now, or after the work in progress (events it causes queue up)."""
+        queue = self._queue
+        if self._running or queue:  # (work left by a failure runs first)
+            queue.append((work, args))
+            if self._running:
+                return
+            work, args = queue.popleft()
         self._running = True
         try:
-            while self._queue:
+            self._now_cache = None
+            work(*args)
+            while queue:
                 self._now_cache = None
-                self._queue.popleft()()
+                work, args = queue.popleft()
+                work(*args)
         finally:
             self._running = False
             self._now_cache = None

@@ -31,16 +31,16 @@ from omoitrade.model.events import (
     SignalApprovalDecided,
     SignalAwaitingApproval,
     SignalCreated,
+    assembler,
 )
-from omoitrade.model.identifiers import (
-    InstrumentId,
-    StrategyId,
-)
+from omoitrade.model.identifiers import EventId, InstrumentId, StrategyId
 from omoitrade.model.signals import Signal
 from omoitrade.model.state_machines import PhaseTrigger
 from omoitrade.signals.management import TradeManagement
 from omoitrade.signals.plan import ExecutionPlan
 from omoitrade.signals.trade import Role, SignalTrade
+
+_CREATED = assembler(SignalCreated)
 
 
 class SignalPipeline(TradeManagement):
@@ -48,13 +48,13 @@ class SignalPipeline(TradeManagement):
 
     def submit(self, signal: Signal, plan: ExecutionPlan) -> Signal:
         """Take a PENDING signal through as many phases as it can go now."""
-        self._run(lambda: self._accept(signal, plan))
+        self._run(self._accept, signal, plan)
         return signal
 
     def on_price(self, instrument_id: InstrumentId, price: Decimal) -> None:
         """A new reference price: trailing stops of that instrument follow it."""
         if self._active:  # nothing to trail without an open trade
-            self._run(lambda: self._trail(instrument_id, price))
+            self._run(self._trail, instrument_id, price)
 
     def trade(self, strategy_id: StrategyId, instrument_id: InstrumentId) -> SignalTrade | None:
         """The open trade of a strategy in an instrument, if any."""
@@ -64,15 +64,16 @@ class SignalPipeline(TradeManagement):
         return list(self._active.values())
 
     def _accept(self, signal: Signal, plan: ExecutionPlan) -> None:
-        self._emit(
-            SignalCreated,
+        created = _CREATED(
             occurred_at=signal.created_at,
+            event_id=EventId.new(self.ids),
             signal_id=signal.id,
             strategy_id=signal.strategy_id,
             instrument_id=signal.instrument_id,
             signal_type=signal.signal_type,
             strength=signal.strength,
         )
+        self.bus.publish(SignalCreated.topic, created)
         instrument = self.instruments.get(signal.instrument_id)
         if instrument is None:
             self._reject(
@@ -132,7 +133,8 @@ class SignalPipeline(TradeManagement):
             self._abandon(trade, verdict.result)
             return
         if plan.shadow:  # a dry run: the verdict is the outcome
-            self._validate(signal, verdict.result | {"shadow": True})
+            verdict.result["shadow"] = True  # (the verdict's own result: nobody else's)
+            self._validate(signal, verdict.result)
             self._close_phase(trade, PhaseTrigger.ABANDONED)
             return
         if verdict.pause_reason is not None:

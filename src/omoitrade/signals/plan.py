@@ -90,8 +90,10 @@ class ExecutionPlan:
         if raw is None:
             raw = self.sizer(price * (1 + fee_rate) if fee_rate else price)  # type: ignore[misc]
         lots = (raw / lot_size).to_integral_value(rounding=ROUND_FLOOR)
-        quantity = max(lots, Decimal(0)) * lot_size
-        return quantity if quantity >= min_quantity and quantity > 0 else Decimal(0)
+        if lots <= 0:
+            return ZERO
+        quantity = lots * lot_size
+        return quantity if quantity >= min_quantity and quantity > 0 else ZERO
 
 
 @dataclass(frozen=True, slots=True)

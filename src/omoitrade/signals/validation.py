@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from omoitrade.core.ids import IdGenerator
 from omoitrade.model.enums import OrderSide, OrderType
@@ -17,7 +17,7 @@ from omoitrade.model.identifiers import ClientOrderId, InstrumentId, OrderId, St
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.orders import Order
 from omoitrade.model.signals import Signal
-from omoitrade.signals.plan import ExecutionPlan, SettingsBook
+from omoitrade.signals.plan import ExecutionPlan, SettingsBook, SignalSettings
 from omoitrade.signals.ports import MarketView, RiskPreview
 from omoitrade.signals.unusual import RollingStats
 
@@ -27,9 +27,11 @@ _PREVIEW_ID = ClientOrderId("signal-preview")
 _PREVIEW_ORDER_ID = OrderId(int=0)  # a previewed order is never stored: one id serves all
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What validation found: a rejection, or the gates that want a person, or a pass."""
+class Verdict(NamedTuple):
+    """What validation found: a rejection, or the gates that want a person, or a pass.
+
+    (A named tuple: made for every signal, it is built faster than a frozen dataclass.)
+    """
 
     result: dict[str, Any]
     quantity: Decimal = Decimal(0)
@@ -84,88 +86,89 @@ class Validator:
             signal_id=signal.id,
         )
         refused = self.risk(order, signal.strategy_id)
-        gates: dict[str, Any] = {}
-        result["gates"] = gates
         if refused is not None:
-            gates["risk"] = {"passed": False, "code": refused[0], "reason": refused[1]}
-            return _reject(result, refused[0], refused[1], quantity, price)
-        gates["risk"] = {"passed": True}
-        wanting: list[str] = []
+            code, reason = refused
+            result["gates"] = {"risk": {"passed": False, "code": code, "reason": reason}}
+            return _reject(result, code, reason, quantity, price)
         notional = quantity * price
         threshold = settings.high_value_notional
         high = threshold is not None and notional > threshold
-        gates[HIGH_VALUE] = {
-            "passed": not high,
-            "notional": str(notional),
-            "threshold": None if threshold is None else str(threshold),
+        unusual = self._unusual(signal, price, settings)
+        usage, pause = self._limit_usage(plan, settings.limit_alert_usage)
+        result["gates"] = {
+            "risk": {"passed": True},
+            HIGH_VALUE: {
+                "passed": not high,
+                "notional": str(notional),
+                "threshold": None if threshold is None else str(threshold),
+            },
+            UNUSUAL: unusual,
+            "risk_limit_usage": usage,
         }
-        if high:
-            wanting.append(HIGH_VALUE)
-        unusual = self._unusual(signal, price, settings.unusual_sigma, settings.unusual_min_history)
-        gates[UNUSUAL] = unusual
+        wanting: tuple[str, ...] = (HIGH_VALUE,) if high else ()
         if not unusual["passed"]:
-            wanting.append(UNUSUAL)
-        self._remember(signal, price, settings.unusual_window)
-        pause = self._limit_usage(plan, settings.limit_alert_usage, gates)
+            wanting += (UNUSUAL,)
         return Verdict(
             result,
             quantity,
             price,
-            approval_gates=tuple(wanting),
+            approval_gates=wanting,
             pause_reason=pause if settings.pause_strategy_on_limit_alert else None,
         )
 
-    def _unusual(
-        self, signal: Signal, price: Decimal, sigma: float, minimum: int
-    ) -> dict[str, Any]:
+    def _unusual(self, signal: Signal, price: Decimal, settings: SignalSettings) -> dict[str, Any]:
+        """The unusual gate's checks against the strategy's recent signals, which then take
+        this one in (its strength, and its price in the instrument)."""
         history = self._history.get(signal.strategy_id)
-        checks: dict[str, Any] = {"passed": True, "sigma": sigma}
-        if history is None or len(history.strength) < minimum:
-            checks["reason"] = f"fewer than {minimum} earlier signals: nothing is unusual yet"
-            return checks
-        off: list[str] = []
-        strength = history.strength.deviation(float(signal.strength))
-        checks["strength_deviation"] = _rounded(strength)
-        if strength is not None and strength > sigma:
-            off.append(f"strength {signal.strength} is {_off(strength)}")
+        known = history is not None
+        if history is None:
+            history = self._history[signal.strategy_id] = _History(
+                RollingStats(settings.unusual_window)
+            )
+        strengths, strength, level = history.strength, float(signal.strength), float(price)
         prices = history.prices.get(signal.instrument_id)
-        if prices is not None and len(prices) >= minimum:
-            deviation = prices.deviation(float(price))
-            checks["price_deviation"] = _rounded(deviation)
+        sigma, minimum = settings.unusual_sigma, settings.unusual_min_history
+        checks: dict[str, Any] = {"passed": True, "sigma": sigma}
+        if not known or len(strengths) < minimum:
+            checks["reason"] = f"fewer than {minimum} earlier signals: nothing is unusual yet"
+        else:
+            off: list[str] = []
+            deviation = strengths.deviation(strength)
+            checks["strength_deviation"] = _rounded(deviation)
             if deviation is not None and deviation > sigma:
-                off.append(f"price {price} is {_off(deviation)}")
-        if off:
-            checks["passed"] = False
-            checks["reason"] = "; ".join(off)
+                off.append(f"strength {signal.strength} is {_off(deviation)}")
+            if prices is not None and len(prices) >= minimum:
+                deviation = prices.deviation(level)
+                checks["price_deviation"] = _rounded(deviation)
+                if deviation is not None and deviation > sigma:
+                    off.append(f"price {price} is {_off(deviation)}")
+            if off:
+                checks["passed"] = False
+                checks["reason"] = "; ".join(off)
+        strengths.add(strength)
+        if prices is None:
+            prices = history.prices[signal.instrument_id] = RollingStats(settings.unusual_window)
+        prices.add(level)
         return checks
 
-    def _remember(self, signal: Signal, price: Decimal, window: int) -> None:
-        history = self._history.get(signal.strategy_id)
-        if history is None:
-            history = self._history[signal.strategy_id] = _History(RollingStats(window))
-        history.strength.add(float(signal.strength))
-        prices = history.prices.get(signal.instrument_id)
-        if prices is None:
-            prices = history.prices[signal.instrument_id] = RollingStats(window)
-        prices.add(float(price))
-
     def _limit_usage(
-        self, plan: ExecutionPlan, alert_at: float, gates: dict[str, Any]
-    ) -> str | None:
+        self, plan: ExecutionPlan, alert_at: float
+    ) -> tuple[dict[str, Any], str | None]:
+        """The limit-usage gate's checks, and the reason to pause when a limit is nearly full."""
         full = [
             (name, used)
             for name, used in self.market.limit_usage(plan.portfolio_id)
             if used >= alert_at
         ]
-        gates["risk_limit_usage"] = {
-            "passed": not full,
+        if not full:
+            return {"passed": True, "alert_at": alert_at, "limits": {}}, None
+        usage = {
+            "passed": False,
             "alert_at": alert_at,
             "limits": {name: round(used, 4) for name, used in full},
         }
-        if not full:
-            return None
         named = ", ".join(f"{name} at {used:.0%}" for name, used in full)
-        return f"risk limits nearly full: {named}"
+        return usage, f"risk limits nearly full: {named}"
 
 
 def _reject(

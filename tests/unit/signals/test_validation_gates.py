@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -131,3 +132,43 @@ def test_a_constant_history_makes_any_other_value_unusual() -> None:
     for _ in range(5):
         stats.add(0.5)
     assert stats.deviation(0.5) is None and stats.deviation(0.51) == math.inf
+
+
+def test_a_strategys_first_signal_in_another_instrument_is_judged_on_strength_alone() -> None:
+    v = validator(SignalSettings(unusual_min_history=3))
+    for n in range(3):
+        v.judge(signal(0.5 + 0.01 * n, n=n), PLAN, BTC, OrderSide.BUY)
+    eth = f.make_instrument(symbol="ETH/USD", base_currency="ETH")
+    first = f.make_signal(
+        STRATEGY,
+        eth,
+        strength=0.51,
+        entry_price=D("3000.00"),
+        stop_loss=None,
+        take_profit=None,
+    )
+    gate = v.judge(first, PLAN, eth, OrderSide.BUY).result["gates"][UNUSUAL]
+    assert gate == {"passed": True, "sigma": 3.0, "strength_deviation": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("asked", "minimum", "sized"),
+    [
+        ("0.00019", "0.0001", "0.0001"),  # floored to whole lots
+        ("2.5", "0.0001", "2.5"),
+        ("0.00009", "0.0001", "0"),  # less than one lot
+        ("0.0005", "0.001", "0"),  # under the instrument's minimum
+    ],
+)
+def test_a_plan_sizes_in_whole_lots_and_never_below_the_minimum(
+    asked: str, minimum: str, sized: str
+) -> None:
+    plan = ExecutionPlan(PortfolioId.new(), quantity=D(asked))
+    got = plan.size(D("42000"), D("0.0001"), D(minimum))
+    assert str(got) == sized
+
+
+def test_a_sizer_that_asks_for_nothing_or_less_sizes_to_zero() -> None:
+    for asked in ("0", "-1"):
+        plan = ExecutionPlan(PortfolioId.new(), sizer=lambda price, a=asked: D(a))
+        assert plan.size(D("42000"), D("0.0001"), D("0.0001")) == 0
