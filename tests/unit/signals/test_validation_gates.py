@@ -172,3 +172,26 @@ def test_a_sizer_that_asks_for_nothing_or_less_sizes_to_zero() -> None:
     for asked in ("0", "-1"):
         plan = ExecutionPlan(PortfolioId.new(), sizer=lambda price, a=asked: D(a))
         assert plan.size(D("42000"), D("0.0001"), D("0.0001")) == 0
+
+
+def test_rolling_stats_keep_their_precision_for_large_values_close_together() -> None:
+    stats = RollingStats(window=3)
+    close = [1_000_000.0, 1_000_000.00001, 1_000_000.00002]  # a sum of squares: inf here
+    for value in close:
+        stats.add(value)
+    exact = abs(close[0] - statistics.fmean(close)) / statistics.stdev(close)
+    assert math.isclose(stats.deviation(close[0]) or 0.0, exact, rel_tol=1e-9)
+    long_run = RollingStats(window=50)
+    prices = [100_000.0 + 0.01 * ((n * 7919) % 97) for n in range(20_000)]
+    for price in prices:
+        long_run.add(price)
+    kept = prices[-50:]
+    exact = abs(100_000.5 - statistics.fmean(kept)) / statistics.stdev(kept)
+    assert math.isclose(long_run.deviation(100_000.5) or 0.0, exact, rel_tol=1e-9)
+
+
+def test_a_constant_window_after_evictions_still_knows_its_own_value() -> None:
+    stats = RollingStats(window=4)
+    for value in (0.3, 0.7, 0.1, *[0.2] * 7):
+        stats.add(value)
+    assert stats.deviation(0.2) is None and stats.deviation(0.21) == math.inf
