@@ -64,9 +64,11 @@ class Signal:
     def is_expired(self, now: datetime) -> bool:
         return self.expiry_at is not None and now >= self.expiry_at
 
-    def validate(self, result: dict[str, Any]) -> None:
-        """PENDING -> VALIDATED, keeping what the checks found (a JSON object)."""
-        require_json("result", result)
+    def validate(self, result: dict[str, Any], *, trusted: bool = False) -> None:
+        """PENDING -> VALIDATED, keeping what the checks found (a JSON object; checked
+        unless ``trusted``: the validator builds it from texts, numbers and booleans)."""
+        if not trusted:
+            require_json("result", result)
         self.status = SIGNAL_LIFECYCLE.next_state(self.status, SignalTrigger.VALIDATE)
         self.validation_result = result
 

@@ -143,7 +143,7 @@ class PipelineCore:
 
     def _validate(self, signal: Signal, result: dict[str, Any]) -> None:
         """VALIDATED, saved, announced (as ``_emit`` does, built directly: every signal's)."""
-        signal.validate(result)
+        signal.validate(result, trusted=True)  # the Validator's: JSON by construction
         if self.sink is not None:
             self.sink(signal)
         event = _VALIDATED(
