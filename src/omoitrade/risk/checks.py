@@ -67,11 +67,12 @@ class OrderContext:
         rows = self.limits if self.by_type is None else self.by_type.get(limit_type, ())
         if not rows:
             return []
-        return [
+        order_instrument = self.order.instrument_id
+        return [  # (``is None`` first: a UUID's == against None is a slow Python call)
             limit
             for limit in rows
             if limit.limit_type is limit_type
-            and limit.instrument_id in (None, self.order.instrument_id)
+            and (limit.instrument_id is None or limit.instrument_id == order_instrument)
         ]
 
     def position(self, instrument_id: InstrumentId) -> Decimal:

@@ -94,12 +94,14 @@ def measure(limit: RiskLimit, m: PortfolioMeasures) -> Decimal | None:
     """The limit's current value, or None when it is not measured or cannot be."""
     kind = limit.limit_type
     if kind is LimitType.MAX_POSITION:
-        sizes = [abs(q) for i, q in m.positions.items() if limit.instrument_id in (None, i)]
+        only = limit.instrument_id
+        sizes = [abs(q) for i, q in m.positions.items() if only is None or only == i]
         return max(sizes, default=ZERO)
     if kind is LimitType.MAX_GROSS_EXPOSURE:
         total = ZERO
         for instrument_id, quantity in m.positions.items():
-            if quantity == 0 or limit.instrument_id not in (None, instrument_id):
+            only = limit.instrument_id
+            if quantity == 0 or (only is not None and only != instrument_id):
                 continue
             price = m.price_of(instrument_id)
             if price is None:
