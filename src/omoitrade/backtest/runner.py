@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from heapq import merge
 from typing import Any
 
@@ -63,6 +62,7 @@ ACCOUNT = AccountId("backtest")
 _quote = slot_builder(Quote)
 _bar = slot_builder(Bar)  # a trade as a one-price bar for the exchange (values checked)
 _TICK_BAR = BarId(int=0)
+_ZERO = Decimal(0)
 APPROVE_ALL = NamedPolicy("backtest", lambda _: "a backtest approves its own gates")
 
 
@@ -131,13 +131,24 @@ class RawRun:
     paused: list[str]  # strategies paused by an error, with it
 
 
-class _RecordingJournal(InMemoryOrderJournal):
-    """The in-memory journal, keeping orders and fills in the order they happened."""
+class _RecordingJournal:
+    """The in-memory journal, keeping orders and fills in the order they happened.
+
+    It wraps the journal rather than subclass it: the journal may be a compiled (native)
+    class, which interpreted code cannot subclass.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
+        self.inner = InMemoryOrderJournal()
         self.orders: list[Order] = []
         self.fills: list[Trade] = []
+        self.order_by_client_id = self.inner.order_by_client_id
+        self.open_orders = self.inner.open_orders
+        self.trades_of = self.inner.trades_of
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        return self.inner.events
 
     def write(
         self,
@@ -146,7 +157,7 @@ class _RecordingJournal(InMemoryOrderJournal):
         trades: Sequence[Trade],
         events: Sequence[DomainEvent],
     ) -> None:
-        super().write(new_orders, changed_orders, trades, events)
+        self.inner.write(new_orders, changed_orders, trades, events)
         self.orders.extend(new_orders)
         self.fills.extend(trades)
 
@@ -217,6 +228,14 @@ def _by_time(bars: list[Bar]) -> Iterable[list[Bar]]:
         group.append(bar)
     if group:
         yield group
+
+
+@dataclass(slots=True)
+class _Lane:
+    """One instrument's bars so far (shared by instruments of one symbol) and its last."""
+
+    bars: list[Bar]
+    previous: Bar | None = None
 
 
 class _Kernel:
@@ -297,12 +316,14 @@ class _Kernel:
             self.router.add(spec.build(context), context)
         self.runner.start()
         self.router.drain()
-        self.previous: dict[Any, Bar] = {}
         self._times: list[datetime] = []
         self._equity: list[Decimal] = []
         self._cash: list[Decimal] = []
         self._exposure: list[Decimal] = []
         self.bars_by_symbol: dict[str, list[Bar]] = {i.symbol: [] for i in instruments}
+        self._lanes = {i.id: _Lane(self.bars_by_symbol[i.symbol]) for i in instruments}
+        self._fills_in_cash = -1  # the fills the cash below was read after
+        self._last_cash = _ZERO
         self.bars_seen = 0
         self.aggregator = BarAggregator(ids, [config.tick_bars])
         self._decide_at_close = config.fill_model is FillModel.CLOSE
@@ -310,24 +331,25 @@ class _Kernel:
     def step(self, group: list[Bar]) -> None:
         """One bar time: see the module docstring."""
         at = group[0].timestamp
-        self.clock.advance_to(max(to_ns(at), self.clock.timestamp_ns()))
+        clock, router, on_bar, see = self.clock, self.router, self.runner.on_bar, self._see_price
+        clock.advance_to(max(to_ns(at), clock.timestamp_ns()))
+        lanes = [self._lanes[bar.instrument_id] for bar in group]
         if not self._decide_at_close:
             for bar in group:
-                self._see_price(bar, bar.open, at)
-            for bar in group:
-                previous = self.previous.get(bar.instrument_id)
-                if previous is not None:
-                    self.router.guarded(partial(self.runner.on_bar, previous))
+                see(bar, bar.open, at)
+            for lane in lanes:
+                if lane.previous is not None:
+                    router.guarded(on_bar, lane.previous)
         for bar in group:
             self.exchange.process_bar(bar)
-            self.router.drain()
-        for bar in group:
-            self._see_price(bar, bar.close, at)
-            self.previous[bar.instrument_id] = bar
-            self.bars_by_symbol[self.instruments[bar.instrument_id].symbol].append(bar)
+            router.drain()
+        for bar, lane in zip(group, lanes, strict=True):
+            see(bar, bar.close, at)
+            lane.previous = bar
+            lane.bars.append(bar)
         if self._decide_at_close:
             for bar in group:
-                self.router.guarded(partial(self.runner.on_bar, bar))
+                router.guarded(on_bar, bar)
         self.bars_seen += len(group)
         self._sample(at)
 
@@ -354,7 +376,7 @@ class _Kernel:
         self.exchange.process_bar(one_price)
         self.router.drain()
         self._see_price(one_price, price, at)
-        self.router.guarded(partial(self.runner.on_trade_tick, tick))
+        self.router.guarded(self.runner.on_trade_tick, tick)
         self.bars_seen += 1
 
     def close_tick_bars(self, last: datetime) -> None:
@@ -364,8 +386,8 @@ class _Kernel:
             self._bar_closed(bar)
 
     def _bar_closed(self, bar: Bar) -> None:
-        self.bars_by_symbol[self.instruments[bar.instrument_id].symbol].append(bar)
-        self.router.guarded(partial(self.runner.on_bar, bar))
+        self._lanes[bar.instrument_id].bars.append(bar)
+        self.router.guarded(self.runner.on_bar, bar)
         self._sample(bar.timestamp)
 
     def _see_price(self, bar: Bar, price: Decimal, at: datetime) -> None:
@@ -379,30 +401,39 @@ class _Kernel:
             ask_size=bar.volume,
         )
         self.node.on_market_data(quote)
-        self.router.guarded(partial(self.pipeline.on_price, bar.instrument_id, price))
+        self.router.guarded(self.pipeline.on_price, bar.instrument_id, price)
 
     def _sample(self, at: datetime) -> None:
-        ledger, portfolio_id = self.node.ledger, self.portfolio.id
-        exposure = sum(
-            (abs(p.quantity * (p.current_price or p.average_entry_price or Decimal(0)))
-             for p in ledger.positions(portfolio_id)),
-            Decimal(0),
-        )  # fmt: skip
-        if self._times and self._times[-1] >= at:
-            if self._times[-1] > at:
+        times = self._times
+        if times and times[-1] >= at:
+            if times[-1] > at:
                 return  # an instrument's bar closing late (its next trade came after others')
-            for column in (self._times, self._equity, self._cash, self._exposure):
+            for column in (times, self._equity, self._cash, self._exposure):
                 column.pop()  # bars of several instruments at one time: the latest values
-        self._times.append(at)
+        ledger, portfolio_id = self.node.ledger, self.portfolio.id
+        fills = len(self.journal.fills)
+        if fills != self._fills_in_cash:  # only a fill moves a backtest's cash
+            self._fills_in_cash, self._last_cash = fills, ledger.cash(portfolio_id)
+        times.append(at)
         self._equity.append(_same(ledger.equity(portfolio_id), self._equity))
-        self._cash.append(_same(ledger.cash(portfolio_id), self._cash))
-        self._exposure.append(_same(exposure, self._exposure))
+        self._cash.append(_same(self._last_cash, self._cash))
+        self._exposure.append(_same(self._gross_exposure(), self._exposure))
+
+    def _gross_exposure(self) -> Decimal:
+        """The sum of |quantity x mark| over the open positions (read in place: no copies)."""
+        ledger, portfolio_id = self.node.ledger, self.portfolio.id
+        total = _ZERO
+        for instrument_id in ledger.signed_quantities(portfolio_id):  # the open ones
+            p = ledger.book(portfolio_id, instrument_id).position
+            if p is not None:
+                total += abs(p.quantity * (p.current_price or p.average_entry_price or _ZERO))
+        return total
 
     def finish(self) -> RawRun:
-        self.runner.stop()
-        paused = [
+        paused = [  # before stopping, which leaves every strategy STOPPED
             f"{s.name}: {s.failure.error}" for s in self.runner.paused() if s.failure is not None
         ]
+        self.runner.stop()
         return RawRun(
             orders=list(self.journal.orders),
             fills=list(self.journal.fills),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from itertools import count
+from typing import Any
 
 from omoitrade.core.clock import Clock
 from omoitrade.core.errors import NotFound, ValidationError
@@ -45,6 +46,7 @@ from omoitrade.strategy.document import StrategyDocument
 from omoitrade.strategy.sizing import sizer_for
 
 DEFAULT_SIGNAL_TTL_NS = 5 * 60 * 1_000_000_000
+_ZERO = Decimal(0)
 
 
 class SigningError(ValidationError):
@@ -99,7 +101,7 @@ class NodeStrategyContext:
 
     def position(self, instrument_id: InstrumentId) -> Decimal:
         """The strategy's own signed position (its fills, its signals' trades included)."""
-        return self.positions.get(instrument_id, Decimal(0))
+        return self.positions.get(instrument_id, _ZERO)
 
     def equity(self) -> Decimal:
         return self.node.ledger.equity(self.portfolio_id)
@@ -341,7 +343,7 @@ class StrategyRouter:
 
     def drain(self) -> None:
         """Deliver the queued events (re-entrant calls return at once)."""
-        if self._draining:
+        if self._draining or not self._queue:
             return
         self._draining = True
         try:
@@ -352,7 +354,7 @@ class StrategyRouter:
         finally:
             self._draining = False
 
-    def guarded(self, handler: Callable[[], None]) -> None:
-        """Run ``handler`` (a market data delivery), then deliver what it caused."""
-        handler()
+    def guarded(self, handler: Callable[..., None], *args: Any) -> None:
+        """Run ``handler(*args)`` (a market data delivery), then deliver what it caused."""
+        handler(*args)
         self.drain()

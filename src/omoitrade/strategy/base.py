@@ -382,11 +382,18 @@ class Strategy:
         try:
             getattr(self, handler)(*args)
         except Exception as exc:  # isolation: any strategy error pauses only this strategy
-            summary = "".join(traceback.format_exception(exc, limit=-5))
-            self.failure = StrategyFailure(handler, f"{type(exc).__name__}: {exc}", summary)
-            self.state = StrategyState.PAUSED
+            self._record_failure(handler, exc)
             return False
         return True
+
+    def _record_failure(self, handler: str, exc: Exception) -> None:
+        """Pause the strategy: ``handler`` raised ``exc`` (recorded as its failure)."""
+        summary = "".join(traceback.format_exception(exc, limit=-5))
+        self.failure = StrategyFailure(handler, f"{type(exc).__name__}: {exc}", summary)
+        self.state = StrategyState.PAUSED
+
+
+_RUNNING = StrategyState.RUNNING
 
 
 class StrategyRunner:
@@ -424,5 +431,10 @@ class StrategyRunner:
         return [s for s in self.strategies if s.state is StrategyState.PAUSED]
 
     def _broadcast(self, handler: str, event: Any) -> None:
+        """``dispatch`` to each strategy, inlined: this runs on every bar, quote and trade."""
         for strategy in self.strategies:
-            strategy.dispatch(handler, event)
+            if strategy.state is _RUNNING:
+                try:
+                    getattr(strategy, handler)(event)
+                except Exception as exc:  # isolation, as in ``Strategy.dispatch``
+                    strategy._record_failure(handler, exc)

@@ -3,23 +3,28 @@
 Rules use three-valued logic: a rule that needs a value not yet available (an indicator
 warming up, no previous bar for a cross) is *unknown*; ``all`` / ``any`` / ``not`` carry
 unknowns through, and an unknown entry or exit is treated as false.
+
+The rule trees are compiled once into closures over one list of operand values (this
+bar's, then the previous bar's), so a bar costs the indicator updates and a few calls.
 """
 
 from __future__ import annotations
 
-import math
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from math import isfinite
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from omoitrade.strategy.document import StrategyDocument
-from omoitrade.strategy.indicators.base import StreamingIndicator
+from omoitrade.strategy.indicators.base import CloseIndicator, StreamingIndicator
 from omoitrade.strategy.indicators.registry import INDICATORS
 from omoitrade.strategy.rules import (
+    FIELDS,
     AllOf,
     AnyOf,
     BarsInTrade,
@@ -67,6 +72,13 @@ class Decision:
     exit: bool
 
 
+_DECISIONS = (
+    (Decision(False, False), Decision(False, True)),
+    (Decision(True, False), Decision(True, True)),
+)
+Check = Callable[[PositionState, datetime], bool | None]
+
+
 def _walk(rule: Rule) -> Iterator[Rule]:
     yield rule
     if isinstance(rule, AllOf | AnyOf):
@@ -76,35 +88,77 @@ def _walk(rule: Rule) -> Iterator[Rule]:
         yield from _walk(rule.rule)
 
 
+def _all(checks: Sequence[Check], position: PositionState, moment: datetime) -> bool | None:
+    unknown = False
+    for check in checks:
+        result = check(position, moment)
+        if result is False:
+            return False
+        if result is None:
+            unknown = True
+    return None if unknown else True
+
+
+def _any(checks: Sequence[Check], position: PositionState, moment: datetime) -> bool | None:
+    unknown = False
+    for check in checks:
+        result = check(position, moment)
+        if result is True:
+            return True
+        if result is None:
+            unknown = True
+    return None if unknown else False
+
+
+def _closes_only(indicator: StreamingIndicator) -> bool:
+    """Whether ``update_bar`` just feeds the close to ``update``."""
+    return type(indicator).update_bar is CloseIndicator.update_bar
+
+
 class RuleEvaluator:
     """Feeds each bar to one streaming instance per distinct indicator, then asks the rules."""
 
     def __init__(self, document: StrategyDocument) -> None:
         self.document = document
-        rules = [document.entry_rules]
+        tops = [document.entry_rules]
         if document.exit_rules is not None:
-            rules.append(document.exit_rules)
+            tops.append(document.exit_rules)
         self._indicators: dict[Any, StreamingIndicator] = {}
-        self._crossed: list[Operand] = []
-        for rule in (r for top in rules for r in _walk(top)):
-            operands = (rule.left, rule.right) if isinstance(rule, Compare | Cross) else ()
-            for operand in operands:
-                if isinstance(operand, Indicator) and operand.instance_key not in self._indicators:
-                    spec = INDICATORS[operand.name]
-                    self._indicators[operand.instance_key] = spec.create(**dict(operand.params))
-                if isinstance(rule, Cross) and operand not in self._crossed:
-                    self._crossed.append(operand)
-        # each crossing's two operands by position in ``_crossed`` (looked up by the rule's
-        # identity: operands hash by value, which is slow on every bar)
-        self._cross_slots: dict[int, tuple[int, int]] = {
-            id(rule): (self._crossed.index(rule.left), self._crossed.index(rule.right))
-            for rule in (r for top in rules for r in _walk(top))
-            if isinstance(rule, Cross)
-        }
-        self._bar: dict[str, float] = {}
-        self._outputs: dict[Any, Any] = {}
-        self._previous: list[float | None] = [None] * len(self._crossed)
-        self._current: list[float | None] = list(self._previous)
+        slots: dict[Operand, int] = {}  # each distinct operand's place in ``_values``
+        for rule in (r for top in tops for r in _walk(top)):
+            for operand in (rule.left, rule.right) if isinstance(rule, Compare | Cross) else ():
+                slots.setdefault(operand, len(slots))
+                key = getattr(operand, "instance_key", None)
+                if isinstance(operand, Indicator) and key not in self._indicators:
+                    self._indicators[key] = INDICATORS[operand.name].create(**dict(operand.params))
+        self._count = count = len(slots)
+        # this bar's value of each operand, then the previous bar's (None: not available)
+        self._values: list[float | None] = [None] * (2 * count)
+        fields = {o.name for o in slots if isinstance(o, Field)}
+        # the close alone when that is all the indicators and fields read (fewer conversions)
+        whole = self._whole_bar = bool(fields - {"close"}) or not all(
+            map(_closes_only, self._indicators.values())
+        )
+        # each instance's update, with the slots its outputs go to (output None: the value)
+        targets: dict[Any, list[tuple[int, str | None]]] = {k: [] for k in self._indicators}
+        self._fields: list[tuple[int, int]] = []  # (slot, index in the bar)
+        for operand, slot in slots.items():
+            if isinstance(operand, Constant):
+                self._values[slot] = operand.value  # the previous: from the second bar on
+            elif isinstance(operand, Field):
+                self._fields.append((slot, FIELDS.index(operand.name)))
+            else:
+                several = len(INDICATORS[operand.name].outputs) > 1
+                targets[operand.instance_key].append((slot, operand.output if several else None))
+        self._feeds: list[tuple[Callable[..., Any], list[tuple[int, str | None]]]] = [
+            (i.update_bar if whole else cast(CloseIndicator, i).update, targets[key])
+            for key, i in self._indicators.items()
+        ]
+        # whether a rule reads the open position's P&L (its caller may skip working it out)
+        self.reads_pnl = any(isinstance(r, UnrealizedPnl) for top in tops for r in _walk(top))
+        self._entry = self._compile(document.entry_rules, slots)
+        exit_rules = document.exit_rules
+        self._exit = None if exit_rules is None else self._compile(exit_rules, slots)
 
     @property
     def indicator_count(self) -> int:
@@ -122,69 +176,92 @@ class RuleEvaluator:
         timestamp: datetime,
     ) -> Decision:
         """Feed one closed bar; whether the entry and exit rules hold on it."""
-        bar = (float(open_), float(high), float(low), float(close), float(volume))
-        self._bar = dict(zip(("open", "high", "low", "close", "volume"), bar, strict=True))
-        self._outputs = {key: ind.update_bar(*bar) for key, ind in self._indicators.items()}
-        self._current = [self._value(operand) for operand in self._crossed]
+        values, count = self._values, self._count
+        bar: tuple[float, ...]
+        if self._whole_bar:
+            bar = (float(open_), float(high), float(low), float(close), float(volume))
+            for slot, index in self._fields:
+                values[slot] = bar[index]
+        else:
+            bar = (float(close),)
+            for slot, _ in self._fields:
+                values[slot] = bar[0]
+        for update, targets in self._feeds:
+            output = update(*bar)
+            for slot, name in targets:
+                value = output if name is None or output is None else getattr(output, name)
+                values[slot] = None if value is None or not isfinite(value) else float(value)
         moment = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=UTC)
-        enter = self._eval(self.document.entry_rules, position, moment) is True
-        exit_rules = self.document.exit_rules
-        exit_ = exit_rules is not None and self._eval(exit_rules, position, moment) is True
-        self._previous = self._current
-        return Decision(enter, exit_)
+        enter = self._entry(position, moment) is True
+        exit_ = self._exit is not None and self._exit(position, moment) is True
+        values[count:] = values[:count]  # the previous values for the next bar
+        return _DECISIONS[enter][exit_]
 
-    def _value(self, operand: Operand) -> float | None:
-        if isinstance(operand, Field):
-            return self._bar[operand.name]
-        if isinstance(operand, Constant):
-            return operand.value
-        output = self._outputs[operand.instance_key]
-        if output is not None and isinstance(output, tuple):
-            output = getattr(output, operand.output)
-        if output is None or not math.isfinite(output):
-            return None
-        return float(output)
-
-    def _eval(self, rule: Rule, position: PositionState, moment: datetime) -> bool | None:
-        if isinstance(rule, AllOf):
-            results = [self._eval(r, position, moment) for r in rule.rules]
-            return False if False in results else (None if None in results else True)
-        if isinstance(rule, AnyOf):
-            results = [self._eval(r, position, moment) for r in rule.rules]
-            return True if True in results else (None if None in results else False)
+    def _compile(self, rule: Rule, slots: dict[Operand, int]) -> Check:
+        """``rule`` as a function of the position and the bar's time."""
+        if isinstance(rule, AllOf | AnyOf):
+            checks = tuple(self._compile(r, slots) for r in rule.rules)
+            if len(checks) == 1:
+                return checks[0]  # one rule: all and any give its own answer
+            return partial(_all if isinstance(rule, AllOf) else _any, checks)
         if isinstance(rule, Not):
-            inner = self._eval(rule.rule, position, moment)
-            return None if inner is None else not inner
-        if isinstance(rule, Compare):
-            left, right = self._value(rule.left), self._value(rule.right)
-            return None if left is None or right is None else _OPS[rule.op](left, right)
-        if isinstance(rule, Cross):
-            return self._cross(rule)
-        if isinstance(rule, Position):
-            return position.side == rule.state
-        if isinstance(rule, BarsInTrade):
-            return position.side != "flat" and _OPS[rule.op](
-                position.bars_in_trade, rule.value.value
-            )
-        if isinstance(rule, UnrealizedPnl):
-            pnl = float(position.unrealized_pnl_pct)
-            return position.side != "flat" and _OPS[rule.op](pnl, rule.value.value)
-        if isinstance(rule, Session):
-            now = moment.astimezone(ZoneInfo(rule.tz)).time().replace(tzinfo=None)
-            if rule.start < rule.end:
-                return rule.start <= now < rule.end
-            return now >= rule.start or now < rule.end
-        assert isinstance(rule, Weekdays)
-        return moment.astimezone(UTC).weekday() in rule.days
+            inner = self._compile(rule.rule, slots)
 
-    def _cross(self, rule: Cross) -> bool | None:
-        a, b = self._cross_slots[id(rule)]
-        now_a, now_b = self._current[a], self._current[b]
-        before_a, before_b = self._previous[a], self._previous[b]
-        if None in (now_a, now_b, before_a, before_b):
-            return None
-        assert now_a is not None and now_b is not None
-        assert before_a is not None and before_b is not None
-        if rule.above:
-            return now_a > now_b and before_a <= before_b
-        return now_a < now_b and before_a >= before_b
+            def negated(position: PositionState, moment: datetime) -> bool | None:
+                result = inner(position, moment)
+                return None if result is None else not result
+
+            return negated
+        if isinstance(rule, Compare | Cross):
+            return self._compare(rule, slots[rule.left], slots[rule.right])
+        return _filter(rule)
+
+    def _compare(self, rule: Compare | Cross, left: int, right: int) -> Check:
+        values, count = self._values, self._count
+        if isinstance(rule, Compare):
+            op = _OPS[rule.op]
+
+            def compare(position: PositionState, moment: datetime) -> bool | None:
+                a, b = values[left], values[right]
+                return None if a is None or b is None else op(a, b)
+
+            return compare
+        above = rule.above
+        left_before, right_before = count + left, count + right
+
+        def cross(position: PositionState, moment: datetime) -> bool | None:
+            a, b = values[left], values[right]
+            before_a, before_b = values[left_before], values[right_before]
+            if a is None or b is None or before_a is None or before_b is None:
+                return None
+            if above:
+                return a > b and before_a <= before_b
+            return a < b and before_a >= before_b
+
+        return cross
+
+
+def _filter(rule: Rule) -> Check:
+    """A position or time filter as a check."""
+    if isinstance(rule, Position):
+        state = rule.state
+        return lambda position, moment: position.side == state
+    if isinstance(rule, BarsInTrade | UnrealizedPnl):
+        op, limit, bars = _OPS[rule.op], rule.value.value, isinstance(rule, BarsInTrade)
+
+        def held(position: PositionState, moment: datetime) -> bool:
+            value = position.bars_in_trade if bars else float(position.unrealized_pnl_pct)
+            return position.side != "flat" and op(value, limit)
+
+        return held
+    if isinstance(rule, Session):
+        zone, start, end = ZoneInfo(rule.tz), rule.start, rule.end
+
+        def session(position: PositionState, moment: datetime) -> bool:
+            now = moment.astimezone(zone).time().replace(tzinfo=None)
+            return start <= now < end if start < end else (now >= start or now < end)
+
+        return session
+    assert isinstance(rule, Weekdays)
+    days = rule.days
+    return lambda position, moment: moment.astimezone(UTC).weekday() in days

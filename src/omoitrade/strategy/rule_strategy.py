@@ -17,7 +17,7 @@ from omoitrade.strategy.document import (
     RiskPerTrade,
     StrategyDocument,
 )
-from omoitrade.strategy.evaluation import PositionState, RuleEvaluator
+from omoitrade.strategy.evaluation import FLAT, PositionState, RuleEvaluator
 from omoitrade.strategy.indicators.registry import INDICATORS
 from omoitrade.strategy.sizing import (
     atr_periods,
@@ -26,6 +26,8 @@ from omoitrade.strategy.sizing import (
     sizer_for,
     trailing_fraction,
 )
+
+_ZERO = Decimal(0)
 
 
 def instrument_id_of(symbol: str) -> InstrumentId:
@@ -95,22 +97,26 @@ class RuleStrategy(Strategy):
         track = self._tracks.get(bar.instrument_id)
         if track is None:
             return
-        track.update_atrs(bar)
+        if track.atrs:
+            track.update_atrs(bar)
         held = self.position(bar.instrument_id)
-        if held == 0:
+        if not held:
             track.bars_in_trade, track.entry_price = 0, None
-            state = PositionState()
+            state = FLAT
         else:
             track.bars_in_trade += 1
-            entry = track.entry_price or bar.close
-            pnl = (bar.close - entry) / entry * 100 * (1 if held > 0 else -1)
+            pnl = _ZERO
+            if track.evaluator.reads_pnl:
+                entry = track.entry_price or bar.close
+                pnl = (bar.close - entry) / entry * 100 * (1 if held > 0 else -1)
             state = PositionState("long" if held > 0 else "short", track.bars_in_trade, pnl)
         decision = track.evaluator.on_bar(
             bar.open, bar.high, bar.low, bar.close, bar.volume, state, bar.timestamp
         )
-        if held == 0 and decision.enter:
-            self._enter(bar, track)
-        elif held != 0 and (decision.exit or self._held_too_long(track)):
+        if not held:
+            if decision.enter:
+                self._enter(bar, track)
+        elif decision.exit or self._held_too_long(track):
             self.emit_signal(bar.instrument_id, SignalType.CLOSE)
 
     def _enter(self, bar: Bar, track: _Track) -> None:

@@ -185,3 +185,29 @@ def test_the_examples_run_over_a_random_walk(bars: Bars) -> None:
         counts[path.stem] = sum(d.enter for d in decisions)
     assert counts["sma_cross"] > 10
     assert counts["bollinger_breakout"] > 10
+
+
+def test_a_crossing_is_unknown_on_the_first_bar_even_between_constants() -> None:
+    rules = evaluator({"not": {"crosses_above": [5, 3]}}, {"not": {"crosses_above": ["close", 5]}})
+    decisions = run_closes(rules, [10.0, 10])
+    assert [d.enter for d in decisions] == [False, True]  # unknown, then not crossing: known
+    assert [d.exit for d in decisions] == [False, True]
+
+
+def test_highest_reads_the_highs_beside_indicators_of_the_close() -> None:
+    highest = {"indicator": "highest", "period": 2}
+    rules = evaluator({"all": [{">=": ["close", highest]}, {">": [SMA, 0]}]})
+    bars = [(1, 5, 1, 2), (2, 6, 2, 3), (3, 4, 3, 4)]
+    got = [rules.on_bar(*bar, 1, FLAT, START).enter for bar in bars]
+    assert got == [False, False, False]  # the close never reaches the highest high
+    closes = evaluator({">=": ["close", {"indicator": "sma", "period": 1}]})
+    assert [d.enter for d in run_closes(closes, [1.0, 2])] == [True, True]
+
+
+def test_an_unknown_rule_beside_a_false_one_makes_all_false_in_either_order() -> None:
+    warming = {">": [{"indicator": "sma", "period": 3}, 0]}
+    for rules in ([warming, {"<": ["close", 5]}], [{"<": ["close", 5]}, warming]):
+        negated = evaluator({"not": {"all": rules}}, {"not": {"any": rules}})
+        decision = run_closes(negated, [10.0])[0]
+        assert decision.enter  # all: False is known although one rule is unknown
+        assert not decision.exit  # any: unknown (no rule is True), so not is unknown too

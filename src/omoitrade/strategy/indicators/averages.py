@@ -45,8 +45,8 @@ class Sma(CloseIndicator):
         return self._sum.total / self.period if self._sum.full else None
 
     def update(self, close: float) -> float | None:
-        self._sum.push(close)
-        return self.value
+        rolling = self._sum
+        return rolling.total / self.period if rolling.push(close) else None
 
 
 class Ema(CloseIndicator):

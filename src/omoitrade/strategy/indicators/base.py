@@ -106,19 +106,20 @@ class RollingSum:
     def full(self) -> bool:
         return len(self._window) == self._period
 
-    def push(self, value: float) -> None:
-        """Add ``value`` (the oldest leaves once the window is full)."""
-        window = self._window
+    def push(self, value: float) -> bool:
+        """Add ``value`` (the oldest leaves once the window is full); whether it is full."""
+        window, period = self._window, self._period
         window.append(value)
-        leaving = window.popleft() if len(window) > self._period else None
+        leaving = window.popleft() if len(window) > period else None
         self._since_resync += 1
-        if self._since_resync >= self._period:
+        if self._since_resync >= period:
             self._since_resync = 0
             self.total = math.fsum(window)
         elif leaving is None:
             self.total += value
         else:
             self.total += value - leaving
+        return len(window) == period
 
 
 class RollingExtreme:
