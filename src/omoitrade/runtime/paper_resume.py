@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from omoitrade.core.errors import OmoiError
 from omoitrade.execution.registry import OrderRegistry
 from omoitrade.model import Instrument
 from omoitrade.model.enums import SignalStatus, Timeframe
@@ -17,6 +18,7 @@ from omoitrade.runtime.strategy_context import NodeStrategyContext
 from omoitrade.signals.pipeline import SignalPipeline
 from omoitrade.store import Database
 from omoitrade.store.repositories import key_of
+from omoitrade.strategy.python_code import python_document
 
 
 def default_strategies_dir() -> Path:
@@ -24,20 +26,27 @@ def default_strategies_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "examples" / "strategies"
 
 
+PYTHON_DEMO_INSTRUMENT = "SIM:BTC/USD"  # where the demo runs the Python examples
+
+
 def demo_documents(
     directory: Path, instruments: Iterable[Instrument], timeframe: Timeframe
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The example documents adapted to the demo (every one on ``timeframe`` bars, on the
-    instruments traded here, long only where it said both: RuleStrategy trades one side),
-    and a line for each one left out."""
+    instruments traded here, long only where it said both: RuleStrategy trades one side;
+    a Python example as its stored document, on BTC/USD), and a line for each one left
+    out."""
     if not directory.is_dir():
         return [], [f"no strategy documents: {directory} is not a directory"]
     known = {f"{i.exchange}:{i.symbol}" for i in instruments}
     documents, problems = [], []
-    for path in sorted(directory.glob("*.json")):
+    for path in sorted([*directory.glob("*.json"), *directory.glob("*.py")]):
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+            if path.suffix == ".py":
+                document = python_document(path, [PYTHON_DEMO_INSTRUMENT], timeframe)
+            else:
+                document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, OmoiError) as error:
             problems.append(f"{path.name}: not read ({error})")
             continue
         names = [n for n in document.get("instruments", []) if n in known]

@@ -84,9 +84,11 @@ from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
 from omoitrade.store.order_journal import SqlOrderJournal
 from omoitrade.store.repositories import key_of
+from omoitrade.strategy.base import Strategy as TradingStrategy
 from omoitrade.strategy.base import StrategyRunner, StrategyState
-from omoitrade.strategy.document import StrategyDocumentError, validate_document
-from omoitrade.strategy.rule_strategy import RuleStrategy
+from omoitrade.strategy.document import StrategyDocument, StrategyDocumentError
+from omoitrade.strategy.python_code import PythonStrategyDocument, validate_strategy_document
+from omoitrade.strategy.rule_strategy import RuleStrategy, instrument_id_of
 from omoitrade.venues.sim.durable import run_now
 
 _log = logging.getLogger("omoitrade.runtime.paper_session")
@@ -122,7 +124,7 @@ class PaperSessionConfig:
 class _Running:
     """One registered strategy in the session."""
 
-    strategy: RuleStrategy
+    strategy: TradingStrategy  # a RuleStrategy, or a Python strategy's class
     context: NodeStrategyContext
     base_metrics: dict[str, Any] = field(default_factory=dict)
     signals: int = 0
@@ -280,7 +282,8 @@ class PaperSession:
                         raise NotFound(f"version {stored.version} of strategy", strategy_id)
                     content, number = found.document, found.version
                 self._qualify(stored, content)
-                checked = validate_document(content)
+                checked = validate_strategy_document(content)
+                rules = checked if isinstance(checked, StrategyDocument) else None
                 context = NodeStrategyContext(
                     node=self.node,
                     pipeline=self.pipeline,
@@ -288,10 +291,14 @@ class PaperSession:
                     strategy_id=strategy_id,
                     name=name,
                     version=number,
-                    document=checked,
+                    document=rules,
                     signal_ttl_ns=self.config.signal_ttl_ns,
                 )
-                strategy = RuleStrategy(context, checked)
+                strategy = (
+                    checked.build(context)
+                    if isinstance(checked, PythonStrategyDocument)
+                    else RuleStrategy(context, checked)
+                )
             except (StrategyDocumentError, OmoiError) as error:
                 self._alert("strategies", f"{name}: not started ({error})")
                 continue
@@ -299,7 +306,7 @@ class PaperSession:
             if table_names.get(name) is not None and base is not None:
                 running.base_metrics = dict(base.metrics)
             self.strategies[strategy_id] = running
-            self.router.add(strategy, context)
+            self.router.add(strategy, context, [instrument_id_of(n) for n in checked.instruments])
 
     def _qualify(self, strategy: Strategy, document: dict[str, Any]) -> None:
         """A strategy not yet through its backtest gets there first (see ``qualify``)."""

@@ -322,9 +322,16 @@ class StrategyRouter:
         self._draining = False
         node.bus.subscribe("events.order.*", self._on_order_event)
 
-    def add(self, strategy: Strategy, context: NodeStrategyContext) -> None:
+    def add(
+        self,
+        strategy: Strategy,
+        context: NodeStrategyContext,
+        instruments: Iterable[InstrumentId] | None = None,
+    ) -> None:
+        """Route ``strategy``'s order events to it; market data of ``instruments`` only,
+        when given (see ``StrategyRunner.add``)."""
         self._by_strategy[context.strategy_id] = (strategy, context)
-        self.runner.add(strategy)
+        self.runner.add(strategy, instruments)
 
     def contexts(self) -> Iterable[NodeStrategyContext]:
         return (context for _, context in self._by_strategy.values())

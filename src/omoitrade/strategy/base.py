@@ -397,13 +397,21 @@ _RUNNING = StrategyState.RUNNING
 
 
 class StrategyRunner:
-    """Delivers events to several strategies; one failing does not stop the others."""
+    """Delivers events to several strategies; one failing does not stop the others.
+
+    A strategy added with ``instruments`` gets only their market data (a rule strategy
+    picks its own instruments; a Python strategy would see every bar otherwise).
+    """
 
     def __init__(self, strategies: Iterable[Strategy] = ()) -> None:
-        self.strategies: list[Strategy] = list(strategies)
+        self.strategies: list[Strategy] = []
+        self._routes: list[tuple[Strategy, frozenset[InstrumentId] | None]] = []
+        for strategy in strategies:
+            self.add(strategy)
 
-    def add(self, strategy: Strategy) -> None:
+    def add(self, strategy: Strategy, instruments: Iterable[InstrumentId] | None = None) -> None:
         self.strategies.append(strategy)
+        self._routes.append((strategy, None if instruments is None else frozenset(instruments)))
 
     def start(self) -> None:
         for strategy in self.strategies:
@@ -430,10 +438,14 @@ class StrategyRunner:
     def paused(self) -> list[Strategy]:
         return [s for s in self.strategies if s.state is StrategyState.PAUSED]
 
+    def instruments_of(self, strategy: Strategy) -> frozenset[InstrumentId] | None:
+        """The instruments whose market data ``strategy`` gets (None: all)."""
+        return next(only for s, only in self._routes if s is strategy)
+
     def _broadcast(self, handler: str, event: Any) -> None:
         """``dispatch`` to each strategy, inlined: this runs on every bar, quote and trade."""
-        for strategy in self.strategies:
-            if strategy.state is _RUNNING:
+        for strategy, only in self._routes:
+            if strategy.state is _RUNNING and (only is None or event.instrument_id in only):
                 try:
                     getattr(strategy, handler)(event)
                 except Exception as exc:  # isolation, as in ``Strategy.dispatch``

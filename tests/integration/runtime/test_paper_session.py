@@ -163,3 +163,28 @@ def test_a_draft_strategy_is_backtested_and_moved_to_paper_before_it_trades(
         (StrategyStatus.DRAFT, StrategyStatus.BACKTESTING),
         (StrategyStatus.BACKTESTING, StrategyStatus.PAPER),
     ]
+
+
+def test_the_python_example_is_governed_and_sees_only_its_instrument(tmp_path: Path) -> None:
+    settings = replace(
+        config(tmp_path),
+        documents=None,  # the examples: three rule documents and momentum_breakout.py
+        qualify=PaperQualification(bars=200),
+    )
+    session = PaperSession(SimulatedClock(T0), settings)
+    session.start()
+    names = {r.context.name: r for r in session.strategies.values()}
+    assert set(names) >= {"sma_cross", "MomentumBreakout"}
+    assert any("MomentumBreakout: backtested" in a.text for a in session.alerts)
+    python = names["MomentumBreakout"]
+    assert type(python.strategy).__name__ == "MomentumBreakout"
+    (btc,) = [i for i in session.instruments.values() if i.symbol == "BTC/USD"]
+    assert session.runner.instruments_of(python.strategy) == frozenset({btc.id})
+    session.stop()
+    database = Database(settings.database_url)
+    with database.transaction(write=False) as uow:
+        stored = uow.strategies.get(python.context.strategy_id)
+        (version,) = uow.strategy_versions.history(stored.id)
+    database.dispose()
+    assert stored.status is StrategyStatus.PAPER
+    assert version.document["python"]["file"] == "momentum_breakout.py"

@@ -134,6 +134,21 @@ def test_handlers_are_called_in_order_through_the_runner() -> None:
     assert strategy.seen[-1] == "stop"
 
 
+def test_a_strategy_added_with_instruments_gets_only_their_market_data() -> None:
+    ctx = FakeStrategyContext()
+    everything, only_y = Recorder(ctx, name="all"), Recorder(ctx, name="y")
+    runner = StrategyRunner([everything])
+    y = InstrumentId.of("SIM", "Y")
+    runner.add(only_y, instruments=[y])
+    runner.start()
+    runner.on_bar(make_bar(1))  # of X
+    runner.on_trade_tick(TradeTick(y, T0, Decimal(1), Decimal(1), VenueTradeId("a")))
+    runner.on_order_event(only_y, fill())  # its own orders' events whatever the instrument
+    assert everything.seen == ["start", "bar 1", "tick"]
+    assert only_y.seen == ["start", "tick", "OrderFilled", "fill"]
+    assert runner.strategies == [everything, only_y]
+
+
 def test_a_raising_strategy_is_paused_and_the_other_keeps_running() -> None:
     ctx = FakeStrategyContext()
     bad, good = Exploding(ctx, name="bad"), Recorder(ctx, name="good")
