@@ -44,7 +44,7 @@ from omoitrade.model.identifiers import (
     PortfolioId,
     StrategyId,
 )
-from omoitrade.model.market_data import Bar, Quote, TradeTick
+from omoitrade.model.market_data import Bar, TradeTick
 from omoitrade.risk.config import RiskConfig
 from omoitrade.runtime.signal_wiring import signal_pipeline
 from omoitrade.runtime.strategy_context import NodeStrategyContext, StrategyRouter
@@ -59,7 +59,6 @@ from omoitrade.venues.sim.latency import LatencyModel
 from omoitrade.venues.sim.slippage import NoSlippage, SlippageModel
 
 ACCOUNT = AccountId("backtest")
-_quote = slot_builder(Quote)
 _bar = slot_builder(Bar)  # a trade as a one-price bar for the exchange (values checked)
 _TICK_BAR = BarId(int=0)
 _ZERO = Decimal(0)
@@ -392,15 +391,7 @@ class _Kernel:
 
     def _see_price(self, bar: Bar, price: Decimal, at: datetime) -> None:
         """``price`` becomes the market price of the bar's instrument (marks, stops)."""
-        quote = _quote(  # from a checked bar: no second check
-            instrument_id=bar.instrument_id,
-            timestamp=at,
-            bid_price=price,
-            ask_price=price,
-            bid_size=bar.volume,
-            ask_size=bar.volume,
-        )
-        self.node.on_market_data(quote)
+        self.node.mark_price(bar.instrument_id, price, at)
         self.router.guarded(self.pipeline.on_price, bar.instrument_id, price)
 
     def _sample(self, at: datetime) -> None:

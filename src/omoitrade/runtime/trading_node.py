@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from itertools import count
 
@@ -228,10 +229,15 @@ class TradingNode:
     def on_market_data(self, data: MarketData) -> None:
         """Quotes mark the ledger and set the reference price; trades set it too."""
         if isinstance(data, Quote):
-            mid = self.prices[data.instrument_id] = data.mid
-            self.ledger.mark(data.instrument_id, mid, data.timestamp)  # mark_quote, mid once
+            self.mark_price(data.instrument_id, data.mid, data.timestamp)
         elif isinstance(data, TradeTick):
             self.prices[data.instrument_id] = data.price
+
+    def mark_price(self, instrument_id: InstrumentId, price: Decimal, at: datetime) -> None:
+        """``price`` is the instrument's market price now: the reference price of the risk
+        checks, and the mark of its positions (a quote's mid; a backtest's bar price)."""
+        self.prices[instrument_id] = price
+        self.ledger.mark(instrument_id, price, at)
 
     def _on_trading_state(self, event: TradingStateChanged) -> None:
         if event.to_state != TradingState.HALTED:

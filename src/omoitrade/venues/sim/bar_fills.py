@@ -191,6 +191,10 @@ class BarExecutionSimulator:
         """Work every order against ``bar`` (call before strategies see the bar)."""
         at = bar.timestamp
         self._bar_mark = self._last_order_seq
+        if not self._working:  # most bars: nothing to work, only the bar's volume to note
+            self._volume_left = self._cap(bar)
+            self._last_bar = bar
+            return []
         reports: list[ExecutionReport] = []
         for order in list(self._working.values()):
             if order.expires_at is not None and at >= order.expires_at:
