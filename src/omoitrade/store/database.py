@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from omoitrade.core.clock import Clock, LiveClock
+from omoitrade.store.mapping import execute_on_driver
 from omoitrade.store.unit_of_work import UnitOfWork
 
 WRITE_OPTION = "omoi_write"  # execution option: False for a read-only transaction
@@ -63,7 +64,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         writing = connection.get_execution_options().get(WRITE_OPTION, True)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        execute_on_driver(connection, "BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 class Database:

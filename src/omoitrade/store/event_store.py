@@ -12,13 +12,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, bindparam, insert, select, text
 
 from omoitrade.core.clock import Clock
 from omoitrade.model.events import DomainEvent, event_from_dict, event_to_dict
 from omoitrade.store import tables
+from omoitrade.store.mapping import PreparedStatement
 
 EVENTS_LOCK_KEY = 0x6F6D6F65
+_LOCK_EVENTS = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=EVENTS_LOCK_KEY)
+_APPEND = PreparedStatement(  # every column but the sequence, which the database assigns
+    insert(tables.events).values(
+        {c.name: bindparam(c.name, type_=c.type) for c in tables.events.c if c.name != "sequence"}
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +53,7 @@ class EventStore:
         if self.connection.dialect.name == "postgresql":
             # Sequence numbers are taken at insert, not at commit: serializing appenders
             # makes sequence order commit order, so catch-up readers never skip an event.
-            self.connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY}
-            )
+            self.connection.execute(_LOCK_EVENTS)
         recorded_at = self.clock.utc_now()
         rows = [
             {
@@ -62,7 +67,7 @@ class EventStore:
             }
             for event in events
         ]
-        self.connection.execute(insert(tables.events), rows)
+        _APPEND.execute(self.connection, rows)
 
     def stream(self, stream_id: UUID) -> list[DomainEvent]:
         """Every event about one entity, oldest first."""

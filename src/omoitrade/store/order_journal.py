@@ -36,8 +36,8 @@ class SqlOrderJournal:
         with self.database.transaction() as uow:
             if new_orders:
                 uow.orders.add_all(new_orders, savepoint=False)
-            for order in changed_orders:
-                uow.orders.update(order, savepoint=False)
+            if changed_orders:
+                uow.orders.update_all(changed_orders, savepoint=False)
             if trades:
                 uow.trades.add_all(trades, savepoint=False)
             if events:

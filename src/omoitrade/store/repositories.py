@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
@@ -48,7 +49,7 @@ from omoitrade.model import (
     VenueTradeId,
 )
 from omoitrade.store import tables
-from omoitrade.store.mapping import EntityMapper
+from omoitrade.store.mapping import EntityMapper, PreparedStatement
 
 E = TypeVar("E")
 
@@ -63,16 +64,21 @@ class Repository(Generic[E]):
     entity_cls: ClassVar[type]
     table: ClassVar[Table]
     mapper: ClassVar[EntityMapper[Any]]
-    _update_by_id: ClassVar[Any]  # UPDATE of every column by id, built once per table
+    _insert: ClassVar[PreparedStatement]  # INSERT of every column, built once per table
+    _update_by_id: ClassVar[PreparedStatement]  # UPDATE of every column by id (``_id``)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.mapper = EntityMapper(cls.entity_cls, cls.table)
         table = cls.table
-        values: dict[str, Any] = {
-            c.name: bindparam(c.name) for c in table.columns if c.name != "id"
-        }
-        cls._update_by_id = update(table).where(table.c.id == bindparam("_id")).values(values)
+        values = {c.name: bindparam(c.name, type_=c.type) for c in table.columns}
+        cls._insert = PreparedStatement(insert(table).values(values))
+        del values["id"]
+        cls._update_by_id = PreparedStatement(
+            update(table)
+            .where(table.c.id == bindparam("_id", type_=table.c.id.type))
+            .values(values)
+        )
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -92,33 +98,43 @@ class Repository(Generic[E]):
         that abandons the whole transaction on any refusal can skip it (two fewer round
         trips).
         """
-        if not entities:
-            return
-        rows = [self.mapper.to_row(entity) for entity in entities]
-        try:
-            if savepoint:
-                with self.connection.begin_nested():
-                    self.connection.execute(insert(self.table), rows)
-            else:
-                self.connection.execute(insert(self.table), rows)
-        except IntegrityError as error:
-            raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
+        if entities:
+            self._write(self._insert, [self.mapper.to_row(e) for e in entities], savepoint)
 
     def update(self, entity: E, *, savepoint: bool = True) -> None:
         """Overwrite the stored entity with the same id; NotFound if there is none."""
-        row = self.mapper.to_row(entity)
-        row["_id"] = row.pop("id")
-        statement = self._update_by_id
+        self.update_all([entity], savepoint=savepoint)
+
+    def update_all(self, entities: Sequence[E], *, savepoint: bool = True) -> None:
+        """Overwrite each stored entity with the same id, all in one round trip; NotFound
+        (naming the first id not stored) overwrites none of them. ``savepoint`` as in
+        :meth:`add_all`."""
+        rows = [self.mapper.to_row(entity) for entity in entities]
+        for row in rows:
+            row["_id"] = row.pop("id")
+        if rows:
+            self._write(self._update_by_id, rows, savepoint, ids=[row["_id"] for row in rows])
+
+    def _write(
+        self,
+        statement: PreparedStatement,
+        rows: list[dict[str, Any]],
+        savepoint: bool,
+        ids: list[UUID] | None = None,
+    ) -> None:
+        """Run ``statement`` for ``rows``, in a savepoint if asked: a refusal is Conflict,
+        and for an update (``ids``) a row not stored is NotFound."""
         try:
-            if savepoint:
-                with self.connection.begin_nested():
-                    result = self.connection.execute(statement, row)
-            else:
-                result = self.connection.execute(statement, row)
+            with self.connection.begin_nested() if savepoint else nullcontext():
+                changed = statement.execute(self.connection, rows)
+                if ids is not None and changed != len(ids):  # a missing id (or no count)
+                    query = select(self.table.c.id).where(self.table.c.id.in_(ids))
+                    stored: set[UUID] = set(self.connection.execute(query).scalars())
+                    missing = next((key for key in ids if key not in stored), None)
+                    if missing is not None:
+                        raise NotFound(self.kind, missing)
         except IntegrityError as error:
             raise Conflict(f"{self.kind} could not be stored: {error.orig}") from error
-        if result.rowcount == 0:
-            raise NotFound(self.kind, row["_id"])
 
     def find(self, entity_id: UUID, *, for_update: bool = False) -> E | None:
         """The entity, or None. ``for_update`` locks its row until the transaction ends."""
