@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # The hot modules compiled with mypyc (see docs/performance.md): the matching engine and
-# the order path (order manager, report handling, risk engine, ledger, exchange, node).
+# the order path (order manager, report handling, risk engine, ledger, exchange, node) and
+# the message bus they all publish on.
 # Rebuilt when they, or the model and core they read, change; `make clean` deletes them.
 # Plain Python still runs if the .so files are removed, or if compiling fails.
 SIM := src/omoitrade/venues/sim
@@ -18,7 +19,7 @@ NATIVE := $(SIM)/book.py $(SIM)/matching.py $(SIM)/exchange.py $(SIM)/accounts.p
 	src/omoitrade/risk/state.py src/omoitrade/risk/limits.py \
 	src/omoitrade/portfolio/ledger.py src/omoitrade/portfolio/books.py \
 	src/omoitrade/portfolio/accounts.py \
-	src/omoitrade/runtime/trading_node.py src/omoitrade/core/fsm.py
+	src/omoitrade/runtime/trading_node.py src/omoitrade/core/fsm.py src/omoitrade/core/bus.py
 NATIVE_STAMP := $(VENV)/.native-stamp
 
 .PHONY: install run test lint bench clean native

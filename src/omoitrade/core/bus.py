@@ -127,11 +127,11 @@ class MessageBus:
             except Exception as exc:
                 self._handler_failed(topic, subscription.pattern, handler, exc)
 
-    def subscribe(self, pattern: str, handler: Handler, priority: int = 0) -> Subscription:
+    def subscribe(self, pattern: str, handler: Handler, priority: object = 0) -> Subscription:
         """Deliver messages on topics matching ``pattern`` to ``handler``.
 
-        Higher ``priority`` is delivered first; among equal priorities the first
-        subscribed is delivered first. Subscribing the same handler to the same
+        Higher ``priority`` (an int, checked here) is delivered first; among equal
+        priorities the first subscribed is delivered first. Subscribing the same handler to the same
         pattern again returns the existing subscription (one delivery); doing so
         with another priority raises :class:`Conflict`. Takes effect from the next publish.
         """
