@@ -7,6 +7,7 @@ that every normalizer maps ``("SIM", "BTC/USD")`` to the same identifier.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import ClassVar
@@ -34,8 +35,9 @@ class InstrumentId(UuidIdentifier):
 
     @classmethod
     def of(cls, exchange: str, symbol: str) -> InstrumentId:
-        """The identifier of ``symbol`` on ``exchange``; the same inputs give the same id."""
-        return cls(int=uuid.uuid5(_INSTRUMENT_NAMESPACE, f"{exchange.upper()}:{symbol}").int)
+        """The identifier of ``symbol`` on ``exchange``; the same inputs give the same id
+        (the same object, even: dictionaries keyed by it then match it by identity)."""
+        return _instrument_id(exchange.upper(), symbol)
 
 
 class BarId(UuidIdentifier):
@@ -134,3 +136,8 @@ class AccountId(StrIdentifier):
 
     __slots__ = ()
     max_length: ClassVar[int] = 64
+
+
+@functools.lru_cache(maxsize=65_536)
+def _instrument_id(exchange: str, symbol: str) -> InstrumentId:
+    return InstrumentId(int=uuid.uuid5(_INSTRUMENT_NAMESPACE, f"{exchange}:{symbol}").int)
