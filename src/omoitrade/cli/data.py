@@ -155,15 +155,8 @@ def _tick_summary(summary: TickImportSummary) -> Table:
         f"imported {summary.rows:,} trades of {escape(str(summary.instrument))} "
         f"from {escape(summary.source.name)}"
     )
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column("what")
-    table.add_column("value", overflow="fold")
-    table.add_row("first", _when(summary.first, seconds=True))
-    table.add_row("last", _when(summary.last, seconds=True))
-    table.add_row("catalog", f"{summary.added:,} new, {summary.replaced:,} replaced")
-    directory = summary.files[0].parent if summary.files else None
-    table.add_row("stored in", f"{escape(str(directory))} ({len(summary.files)} day files)")
-    return table
+    days = f" ({len(summary.files)} day files)"
+    return _import_table(title, summary, seconds=True, where_suffix=days)
 
 
 def _summary(summary: ImportSummary) -> Table:
@@ -171,15 +164,26 @@ def _summary(summary: ImportSummary) -> Table:
         f"imported {summary.rows:,} {summary.timeframe.value} bars of "
         f"{escape(str(summary.instrument))} from {escape(summary.source.name)}"
     )
+    table = _import_table(title, summary)
+    table.add_row("database", f"the newest {summary.in_database:,} bars in market_data")
+    return table
+
+
+def _import_table(
+    title: str,
+    summary: ImportSummary | TickImportSummary,
+    seconds: bool = False,
+    where_suffix: str = "",
+) -> Table:
+    """What an import stored: its time range, new and replaced rows, and where."""
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("what")
     table.add_column("value", overflow="fold")
-    table.add_row("first", _when(summary.first))
-    table.add_row("last", _when(summary.last))
+    table.add_row("first", _when(summary.first, seconds=seconds))
+    table.add_row("last", _when(summary.last, seconds=seconds))
     table.add_row("catalog", f"{summary.added:,} new, {summary.replaced:,} replaced")
     directory = summary.files[0].parent if summary.files else None
-    table.add_row("stored in", escape(str(directory)) if directory else "-")
-    table.add_row("database", f"the newest {summary.in_database:,} bars in market_data")
+    table.add_row("stored in", f"{escape(str(directory))}{where_suffix}" if directory else "-")
     return table
 
 

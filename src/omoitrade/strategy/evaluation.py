@@ -88,26 +88,19 @@ def _walk(rule: Rule) -> Iterator[Rule]:
         yield from _walk(rule.rule)
 
 
-def _all(checks: Sequence[Check], position: PositionState, moment: datetime) -> bool | None:
+def _combined(
+    decisive: bool, checks: Sequence[Check], position: PositionState, moment: datetime
+) -> bool | None:
+    """``all`` (``decisive`` False) or ``any`` (True) in three-valued logic: the first
+    decisive answer wins; otherwise unknown if any check was, else the other answer."""
     unknown = False
     for check in checks:
         result = check(position, moment)
-        if result is False:
-            return False
+        if result is decisive:
+            return decisive
         if result is None:
             unknown = True
-    return None if unknown else True
-
-
-def _any(checks: Sequence[Check], position: PositionState, moment: datetime) -> bool | None:
-    unknown = False
-    for check in checks:
-        result = check(position, moment)
-        if result is True:
-            return True
-        if result is None:
-            unknown = True
-    return None if unknown else False
+    return None if unknown else not decisive
 
 
 def _closes_only(indicator: StreamingIndicator) -> bool:
@@ -203,7 +196,7 @@ class RuleEvaluator:
             checks = tuple(self._compile(r, slots) for r in rule.rules)
             if len(checks) == 1:
                 return checks[0]  # one rule: all and any give its own answer
-            return partial(_all if isinstance(rule, AllOf) else _any, checks)
+            return partial(_combined, not isinstance(rule, AllOf), checks)
         if isinstance(rule, Not):
             inner = self._compile(rule.rule, slots)
 
