@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +40,21 @@ def catalog_root(settings: Settings) -> Path:
     return settings.data_dir / "catalog"
 
 
+@contextmanager
+def _migrated(settings: Settings) -> Iterator[Database]:
+    """The configured database, migrated and with the demo desk (whose instruments an
+    import may name), closed afterwards."""
+    url = settings.resolved_database_url()
+    with console.status("migrating the database"):
+        migrations.upgrade(url)
+    database = Database(url)
+    try:
+        seed_demo(database)
+        yield database
+    finally:
+        database.dispose()
+
+
 @data_app.command("import")
 def data_import(
     file: Annotated[Path, typer.Argument(help="a CSV or Parquet file of OHLCV bars")],
@@ -56,12 +73,7 @@ def data_import(
 ) -> None:
     """Validate FILE and store its bars in the catalog (and the newest in the database)."""
     settings = Settings()
-    url = settings.resolved_database_url()
-    with console.status("migrating the database"):
-        migrations.upgrade(url)
-    database = Database(url)
-    try:
-        seed_demo(database)
+    with _migrated(settings) as database:
         catalog = ParquetCatalog(catalog_root(settings))
         with console.status(f"importing {escape(file.name)}") as status:
             summary = import_file(
@@ -75,8 +87,6 @@ def data_import(
                 recent=recent,
                 progress=lambda text: status.update(escape(text)),
             )
-    finally:
-        database.dispose()
     console.print(_summary(summary))
 
 
@@ -93,17 +103,10 @@ def data_import_ticks(
     """Validate FILE's trades (time, price, size, optional side) and store them in the
     tick catalog, one file per day; importing a file again replaces its trades."""
     settings = Settings()
-    url = settings.resolved_database_url()
-    with console.status("migrating the database"):
-        migrations.upgrade(url)
-    database = Database(url)
-    try:
-        seed_demo(database)
+    with _migrated(settings) as database:
         catalog = TickCatalog(catalog_root(settings))
         with console.status(f"importing {escape(file.name)}"):
             summary = import_ticks(file, instrument, database, catalog, exchange=exchange, tz=tz)
-    finally:
-        database.dispose()
     console.print(_tick_summary(summary))
 
 
