@@ -29,6 +29,27 @@ def test_validate_accepts_each_example() -> None:
         assert result.stdout.strip() == f"valid: {path.stem}"
 
 
+def test_validate_checks_a_python_strategy_file(tmp_path: Path) -> None:
+    good = omoitrade("validate", str(EXAMPLES / "momentum_breakout.py"))
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.strip() == "valid: MomentumBreakout"
+    broken = tmp_path / "breakout.py"
+    text = (EXAMPLES / "momentum_breakout.py").read_text()
+    broken.write_text(text.replace("entry_period: int = 20", "entry_period: int = 0"))
+    refused = omoitrade("validate", str(broken))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "breakout.py: parameters.entry_period: must be at least 1"
+    ]
+    none = tmp_path / "empty.py"
+    none.write_text("X = 1\n")
+    nothing = omoitrade("validate", str(none))
+    assert nothing.returncode == 1
+    assert nothing.stderr.strip() == (
+        "error: strategy: empty.py must define exactly one Strategy subclass (none)"
+    )
+
+
 def test_validate_prints_one_line_per_problem_and_exits_1(tmp_path: Path) -> None:
     document = json.loads((EXAMPLES / "sma_cross.json").read_text())
     document["version"] = 0

@@ -20,7 +20,7 @@ from omoitrade.model.identifiers import PortfolioId
 from omoitrade.runtime.approval_store import ApprovalStore
 from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.strategy.document import StrategyDocumentError, validate_document
-from omoitrade.strategy.python_code import python_document
+from omoitrade.strategy.python_code import python_document, validate_python_document
 from omoitrade.strategy.schema import strategy_schema
 
 strategy_app = typer.Typer(
@@ -36,8 +36,15 @@ def show_schema() -> None:
 
 
 @strategy_app.command("validate")
-def validate(path: Annotated[Path, typer.Argument(help="strategy document (JSON)")]) -> None:
-    """Check a strategy document: 'valid: NAME', or one line per problem and exit 1."""
+def validate(
+    path: Annotated[Path, typer.Argument(help="strategy document (JSON) or Python file")],
+) -> None:
+    """Check a strategy document, or that a Python file loads with one Strategy subclass
+    whose parameters' defaults it accepts: 'valid: NAME', or one line per problem and
+    exit 1."""
+    if path.suffix.lower() == ".py":
+        _validate_python(path)
+        return
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -61,6 +68,17 @@ def validate(path: Annotated[Path, typer.Argument(help="strategy document (JSON)
         raise typer.Exit(1) from None
     try:
         document = validate_document(data)
+    except StrategyDocumentError as error:
+        for problem in error.problems:
+            errors.print(f"{path.name}: {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"valid: {document.name}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _validate_python(path: Path) -> None:
+    # the instruments and timeframe are the store's concern (strategy add), not the file's
+    try:
+        document = validate_python_document(python_document(path, ["SIM:ANY"], "1m"))
     except StrategyDocumentError as error:
         for problem in error.problems:
             errors.print(f"{path.name}: {problem}", highlight=False, markup=False, soft_wrap=True)
