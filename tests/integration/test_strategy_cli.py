@@ -45,8 +45,8 @@ def test_validate_checks_a_python_strategy_file(tmp_path: Path) -> None:
     none.write_text("X = 1\n")
     nothing = omoitrade("validate", str(none))
     assert nothing.returncode == 1
-    assert nothing.stderr.strip() == (
-        "error: strategy: empty.py must define exactly one Strategy subclass (none)"
+    assert " ".join(nothing.stderr.split()) == (  # (wrapped at the terminal's 80 columns)
+        "error: strategy: empty.py must define exactly one Strategy subclass (found: none)"
     )
 
 

@@ -35,8 +35,8 @@ from omoitrade.strategy.base import Strategy, validate_parameters
 from omoitrade.strategy.document import StrategyDocumentError, validate_document
 from omoitrade.strategy.python_code import (
     load_strategy_class,
+    only_strategy_class,
     parameter_defaults,
-    strategy_classes,
 )
 from omoitrade.strategy.rule_strategy import instrument_id_of
 
@@ -187,14 +187,7 @@ def load_strategy(path: Path | str) -> StrategySource:
 
 
 def _python_source(path: Path, text: str) -> StrategySource:
-    classes = strategy_classes(str(path), text)
-    if len(classes) != 1:
-        found = ", ".join(c.__name__ for c in classes) or "none"
-        raise ValidationError(
-            "strategy",
-            f"{path.name} must define exactly one Strategy subclass (found: {found})",
-        )
-    cls = classes[0]
+    cls = only_strategy_class(str(path), text)
     defaults, required = parameter_defaults(cls)
     return StrategySource(
         name=cls.__name__,

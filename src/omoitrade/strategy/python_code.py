@@ -57,6 +57,19 @@ def strategy_classes(path: str, text: str) -> list[type[Strategy]]:
     ]
 
 
+def only_strategy_class(path: str, text: str) -> type[Strategy]:
+    """The one Strategy subclass a strategy file defines; ValidationError if it defines
+    none or several."""
+    classes = strategy_classes(path, text)
+    if len(classes) != 1:
+        found = ", ".join(c.__name__ for c in classes) or "none"
+        raise ValidationError(
+            "strategy",
+            f"{Path(path).name} must define exactly one Strategy subclass (found: {found})",
+        )
+    return classes[0]
+
+
 def load_strategy_class(path: str, text: str, class_name: str) -> type[Strategy]:
     """The class ``class_name`` of a strategy file; ValidationError if it is not one."""
     module = _load_module(path, text)
@@ -153,22 +166,17 @@ def python_document(
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ValidationError("file", f"cannot read {path}: {error}") from None
-    classes = strategy_classes(str(path), text)
-    if len(classes) != 1:
-        found = ", ".join(c.__name__ for c in classes) or "none"
-        raise ValidationError(
-            "strategy", f"{Path(path).name} must define exactly one Strategy subclass ({found})"
-        )
-    defaults, _ = parameter_defaults(classes[0])
-    summary = (classes[0].__doc__ or "").strip().splitlines()
+    cls = only_strategy_class(str(path), text)
+    defaults, _ = parameter_defaults(cls)
+    summary = (cls.__doc__ or "").strip().splitlines()
     return {
-        "name": name or classes[0].__name__,  # as backtests and optimizations call it
+        "name": name or cls.__name__,  # as backtests and optimizations call it
         "version": 1,
         "description": summary[0] if summary else "",
         "instruments": list(instruments),
         "timeframe": Timeframe(timeframe).value,
         "parameters": {k: _json_value(v) for k, v in defaults.items()},
-        "python": {"class": classes[0].__name__, "file": Path(path).name, "code": text},
+        "python": {"class": cls.__name__, "file": Path(path).name, "code": text},
     }
 
 

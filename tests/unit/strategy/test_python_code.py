@@ -76,5 +76,5 @@ def test_each_problem_is_named_with_its_path(changes: dict[str, Any], expected: 
 def test_a_file_must_define_exactly_one_strategy(tmp_path: Path) -> None:
     empty = tmp_path / "nothing.py"
     empty.write_text("VALUE = 1\n")
-    with pytest.raises(ValidationError, match=r"exactly one Strategy subclass \(none\)"):
+    with pytest.raises(ValidationError, match=r"exactly one Strategy subclass \(found: none\)"):
         python_document(empty, ["SIM:BTC/USD"], "1m")
