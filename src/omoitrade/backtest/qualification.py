@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from omoitrade.backtest.runner import BacktestConfig, StrategySpec
 from omoitrade.backtest.session import run_backtest
 from omoitrade.backtest.storage import record_result
+from omoitrade.core.clock import to_datetime, to_ns
 from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Instrument
@@ -102,7 +103,7 @@ class PaperQualification:
     def _synthetic(
         self, instruments: Sequence[Instrument], now: datetime
     ) -> dict[InstrumentId, list[Bar]]:
-        length = timedelta(microseconds=self.timeframe.nanos // 1_000)
-        end = now - (now - datetime.min.replace(tzinfo=now.tzinfo)) % length
+        nanos = self.timeframe.nanos
+        end_ns = to_ns(now) // nanos * nanos  # the start of the bar ``now`` falls in
         market = SyntheticMarket(demo_market_config(instruments, self.seed))
-        return market.bars(self.timeframe, self.bars, end - self.bars * length)
+        return market.bars(self.timeframe, self.bars, to_datetime(end_ns - self.bars * nanos))

@@ -404,13 +404,16 @@ class StrategyRunner:
     """
 
     def __init__(self, strategies: Iterable[Strategy] = ()) -> None:
-        self.strategies: list[Strategy] = []
         self._routes: list[tuple[Strategy, frozenset[InstrumentId] | None]] = []
         for strategy in strategies:
             self.add(strategy)
 
+    @property
+    def strategies(self) -> list[Strategy]:
+        """The strategies, in the order they were added."""
+        return [strategy for strategy, _ in self._routes]
+
     def add(self, strategy: Strategy, instruments: Iterable[InstrumentId] | None = None) -> None:
-        self.strategies.append(strategy)
         self._routes.append((strategy, None if instruments is None else frozenset(instruments)))
 
     def start(self) -> None:
