@@ -40,6 +40,7 @@ from omoitrade.model.fields import slot_builder
 from omoitrade.model.identifiers import (
     AccountId,
     BarId,
+    InstrumentId,
     OrganizationId,
     PortfolioId,
     StrategyId,
@@ -335,7 +336,7 @@ class _Kernel:
         lanes = [self._lanes[bar.instrument_id] for bar in group]
         if not self._decide_at_close:
             for bar in group:
-                see(bar, bar.open, at)
+                see(bar.instrument_id, bar.open, at)
             for lane in lanes:
                 if lane.previous is not None:
                     router.guarded(on_bar, lane.previous)
@@ -343,7 +344,7 @@ class _Kernel:
             self.exchange.process_bar(bar)
             router.drain()
         for bar, lane in zip(group, lanes, strict=True):
-            see(bar, bar.close, at)
+            see(bar.instrument_id, bar.close, at)
             lane.previous = bar
             lane.bars.append(bar)
         if self._decide_at_close:
@@ -374,7 +375,7 @@ class _Kernel:
         )
         self.exchange.process_bar(one_price)
         self.router.drain()
-        self._see_price(one_price, price, at)
+        self._see_price(tick.instrument_id, price, at)
         self.router.guarded(self.runner.on_trade_tick, tick)
         self.bars_seen += 1
 
@@ -389,10 +390,11 @@ class _Kernel:
         self.router.guarded(self.runner.on_bar, bar)
         self._sample(bar.timestamp)
 
-    def _see_price(self, bar: Bar, price: Decimal, at: datetime) -> None:
-        """``price`` becomes the market price of the bar's instrument (marks, stops)."""
-        self.node.mark_price(bar.instrument_id, price, at)
-        self.router.guarded(self.pipeline.on_price, bar.instrument_id, price)
+    def _see_price(self, instrument_id: InstrumentId, price: Decimal, at: datetime) -> None:
+        """``price`` becomes the instrument's market price (marks; trailing stops follow)."""
+        self.node.mark_price(instrument_id, price, at)
+        if self.pipeline.trails(instrument_id):
+            self.router.guarded(self.pipeline.on_price, instrument_id, price)
 
     def _sample(self, at: datetime) -> None:
         times = self._times
@@ -406,9 +408,14 @@ class _Kernel:
         if fills != self._fills_in_cash:  # only a fill moves a backtest's cash
             self._fills_in_cash, self._last_cash = fills, ledger.cash(portfolio_id)
         times.append(at)
-        self._equity.append(_same(ledger.equity(portfolio_id), self._equity))
-        self._cash.append(_same(self._last_cash, self._cash))
-        self._exposure.append(_same(self._gross_exposure(), self._exposure))
+        # a value equal to the column's last is stored as that same object: a million
+        # samples of a flat account share one Decimal instead of holding a million
+        for column, value in (
+            (self._equity, ledger.equity(portfolio_id)),
+            (self._cash, self._last_cash),
+            (self._exposure, self._gross_exposure()),
+        ):
+            column.append(column[-1] if column and column[-1] == value else value)
 
     def _gross_exposure(self) -> Decimal:
         """The sum of |quantity x mark| over the open positions (read in place: no copies)."""
@@ -435,13 +442,3 @@ class _Kernel:
             bars=self.bars_by_symbol,
             paused=paused,
         )
-
-
-def _same(value: Decimal, column: list[Decimal]) -> Decimal:
-    """``value``, or the column's last object when equal: a million samples of a flat
-    account share one Decimal instead of holding a million."""
-    if column:
-        last = column[-1]
-        if last == value:
-            return last
-    return value

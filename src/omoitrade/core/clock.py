@@ -314,6 +314,16 @@ class SimulatedClock(Clock):
         super().__init__()
         self._now = _require_int("start_ns", start_ns)
         self._advancing = False
+        self._utc_at = (self._now, to_datetime(self._now))  # the last utc_now, and when
+
+    def utc_now(self) -> datetime:
+        """The simulated now as a datetime (made once per moment: it is read often)."""
+        now = self._now
+        at, moment = self._utc_at
+        if at != now:
+            moment = _EPOCH + timedelta(0, 0, now // 1000)  # (to_datetime, inlined)
+            self._utc_at = (now, moment)
+        return moment
 
     def timestamp_ns(self) -> int:
         """The simulated now."""
@@ -331,6 +341,15 @@ class SimulatedClock(Clock):
         now, if the deadline had already passed), so callbacks see the time they
         were due. Afterwards the clock stands at ``ns``. Returns the events fired.
         """
+        heap = self._schedule._heap
+        if (
+            type(ns) is int  # (exactly int: a bool takes the checked path below)
+            and ns >= self._now
+            and not self._advancing
+            and (not heap or heap[0][0] > ns)
+        ):
+            self._now = ns  # nothing due (a backtest's every bar): the move alone
+            return []
         self._check_move(ns)
         self._advancing = True
         try:

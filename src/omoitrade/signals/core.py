@@ -73,6 +73,8 @@ class PipelineCore:
         self.validator = Validator(risk, market, self.settings, ids)
         self.control, self.sink = control, sink
         self._active: dict[tuple[StrategyId, InstrumentId], SignalTrade] = {}
+        # instruments with open trades whose stop trails the price, and how many
+        self._trailing: dict[InstrumentId, int] = {}
         self._by_cid: dict[ClientOrderId, SignalTrade] = {}
         self._by_order: dict[OrderId, tuple[SignalTrade, ClientOrderId]] = {}
         self._closing: dict[SignalId, list[Signal]] = defaultdict(list)  # exit signals
@@ -186,12 +188,25 @@ class PipelineCore:
         )
         self.bus.publish(TradePhaseChanged.topic, event)
 
+    def _open(self, trade: SignalTrade) -> SignalTrade:
+        """``trade`` joins the open trades (and those that trail, if its stop does)."""
+        self._active[(trade.signal.strategy_id, trade.signal.instrument_id)] = trade
+        if trade.plan.trailing_stop is not None:
+            instrument_id = trade.signal.instrument_id
+            self._trailing[instrument_id] = self._trailing.get(instrument_id, 0) + 1
+        return trade
+
     def _close_phase(self, trade: SignalTrade, trigger: PhaseTrigger) -> None:
         """The trade's last phase change: it leaves the open trades."""
         self._phase(trade, trigger)
-        key = (trade.signal.strategy_id, trade.signal.instrument_id)
+        instrument_id = trade.signal.instrument_id
+        key = (trade.signal.strategy_id, instrument_id)
         if self._active.get(key) is trade:
             del self._active[key]
+            if trade.plan.trailing_stop is not None:
+                left = self._trailing.pop(instrument_id) - 1
+                if left:
+                    self._trailing[instrument_id] = left
 
     def _emit(self, kind: type[DomainEvent], changed: Signal | None = None, **values: Any) -> None:
         """Publish an event of ``kind`` (now, unless ``occurred_at`` is given), after saving

@@ -79,7 +79,7 @@ class TradeManagement(PipelineCore):
                     trade.stop_price = order.stop_price
                 elif role is Role.TAKE_PROFIT:
                     trade.target_price = order.price
-        self._active[(signal.strategy_id, signal.instrument_id)] = trade
+        self._open(trade)
         if entry.is_open:
             return trade  # still in execution: its fill events carry it on
         trade.entry_done = True

@@ -53,8 +53,12 @@ class SignalPipeline(TradeManagement):
 
     def on_price(self, instrument_id: InstrumentId, price: Decimal) -> None:
         """A new reference price: trailing stops of that instrument follow it."""
-        if self._active:  # nothing to trail without an open trade
+        if instrument_id in self._trailing:  # (most prices have no trailing stop to move)
             self._run(self._trail, instrument_id, price)
+
+    def trails(self, instrument_id: InstrumentId) -> bool:
+        """Whether an open trade's stop trails the price of ``instrument_id``."""
+        return instrument_id in self._trailing
 
     def trade(self, strategy_id: StrategyId, instrument_id: InstrumentId) -> SignalTrade | None:
         """The open trade of a strategy in an instrument, if any."""
@@ -104,7 +108,7 @@ class SignalPipeline(TradeManagement):
         if problem is not None:
             self._reject(signal, "invalid_signal", problem)
             return
-        trade = self._active[key] = SignalTrade(signal, plan, instrument, side)
+        trade = self._open(SignalTrade(signal, plan, instrument, side))
         self._phase(trade, PhaseTrigger.SIGNAL_ACCEPTED)
         self._validation(trade)
 

@@ -99,7 +99,7 @@ class RuleStrategy(Strategy):
             return
         if track.atrs:
             track.update_atrs(bar)
-        held = self.position(bar.instrument_id)
+        held = self._context.position(bar.instrument_id)  # (the hot path: no detour)
         if not held:
             track.bars_in_trade, track.entry_price = 0, None
             state = FLAT

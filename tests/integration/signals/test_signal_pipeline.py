@@ -121,9 +121,11 @@ def test_the_holding_time_runs_out_with_a_market_exit() -> None:
 
 def test_a_trailing_stop_follows_the_price_up_and_then_closes_the_trade() -> None:
     w = World()
+    assert not w.pipeline.trails(BTC.id)  # no open trade: a price moves nothing
     signal = w.send(w.signal(stop_loss=None, take_profit=None), w.plan(trailing_stop=D("0.02")))
     stop = w.order(signal, Role.STOP_LOSS)
     assert stop.stop_price == D("41160.00")  # 2% under the 42000 entry
+    assert w.pipeline.trails(BTC.id)
     w.rest(MAKER, OrderSide.SELL, "44000.00", "10")
     w.rest(TAKER, OrderSide.BUY, "44000.00", "12")  # trades up to 44000
     assert stop.stop_price == D("43120.00")  # 2% under 44000
@@ -131,6 +133,15 @@ def test_a_trailing_stop_follows_the_price_up_and_then_closes_the_trade() -> Non
     w.rest(TAKER, OrderSide.SELL, "43000.00", "10")  # trades at 43000: under the stop
     assert (stop.status, stop.average_fill_price) == (OrderStatus.FILLED, D("43000.00"))
     assert w.settled(signal).realized_pnl == D("0.5") * D("1000.00")
+    assert not w.pipeline.trails(BTC.id)  # settled: nothing left to trail
+
+
+def test_only_a_trade_with_a_trailing_stop_makes_its_instrument_trail() -> None:
+    w = World()
+    signal = w.send(w.signal())  # a fixed stop and target
+    assert w.pipeline.trade(w.strategy_id, BTC.id) is not None
+    assert not w.pipeline.trails(BTC.id)
+    assert signal.status is SignalStatus.EXECUTED
 
 
 def test_a_risk_rejection_ends_the_signal_with_the_code_and_frees_the_phase() -> None:

@@ -55,6 +55,29 @@ def test_utc_now_is_tz_aware_and_exact_to_the_microsecond() -> None:
     assert now.microsecond == 123456
 
 
+def test_simulated_utc_now_follows_every_move() -> None:
+    clock = SimulatedClock(-1)
+    assert clock.utc_now() == datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    first = clock.utc_now()
+    assert clock.utc_now() is first  # one datetime per moment
+    clock.advance_to(1_000)
+    assert clock.utc_now() == datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
+    clock.set_time(2_000_000)
+    assert clock.utc_now() == datetime(1970, 1, 1, 0, 0, 0, 2000, tzinfo=UTC)
+    clock.advance_by(1_000_000_000)
+    assert clock.utc_now() == datetime(1970, 1, 1, 0, 0, 1, 2000, tzinfo=UTC)
+
+
+def test_advancing_past_no_deadline_fires_nothing_and_keeps_later_timers() -> None:
+    clock = SimulatedClock(0)
+    fired: list[int] = []
+    clock.set_alarm("later", 5_000, lambda e: fired.append(e.scheduled_ns))
+    assert clock.advance_to(4_999) == []
+    assert (clock.timestamp_ns(), fired) == (4_999, [])
+    assert [e.name for e in clock.advance_to(5_000)] == ["later"]
+    assert fired == [5_000]
+
+
 def test_utc_now_truncates_sub_microsecond_nanoseconds() -> None:
     assert SimulatedClock(1_999).utc_now() == datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
 
