@@ -3,6 +3,11 @@
 Every ``bench/NAME.py`` ends by calling :func:`report`, so ``make bench`` and
 CI tooling can read the last line of each script as
 ``{"bench": NAME, "figures": {FIGURE: {"value", "unit", "target", "better"}}}``.
+
+Each report ends with two figures of the machine itself (the cost of a Python call and
+of a Decimal addition): this machine's speed varies by a third or more from hour to hour,
+and the issues' floors were measured at 17 ns and 24 ns, so figures taken at different
+times compare only next to these.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,29 @@ def best_rate(work: Callable[[], int], repeats: int) -> float:
     return best
 
 
+def machine_figures(loops: int = 1_000_000) -> list[Figure]:
+    """What a Python call and a Decimal addition cost here now (ns, best of five, the
+    empty loop subtracted)."""
+    names = {"f": lambda: None, "a": Decimal("42000.12"), "b": Decimal("0.0001")}
+
+    def cost(statement: str) -> float:
+        timings = timeit.repeat(
+            f"for _ in r: {statement}", f"r = range({loops})", number=1, repeat=5, globals=names
+        )
+        return min(timings)
+
+    empty = cost("pass")
+    call, add = ((cost(statement) - empty) / loops * 1e9 for statement in ("f()", "a + b"))
+    return [
+        Figure("machine_python_call_ns", call, "ns", None, "lower"),
+        Figure("machine_decimal_add_ns", add, "ns", None, "lower"),
+    ]
+
+
 def report(bench: str, figures: list[Figure]) -> None:
-    """Print a table of figures and, as the very last line, their JSON form."""
+    """Print a table of figures (the machine's own last) and, as the very last line, their
+    JSON form."""
+    figures = [*figures, *machine_figures()]
     width = max(len(f.name) for f in figures)
     print(f"{'figure':<{width}}  {'value':>16}  {'unit':<10}  {'target':>14}  verdict")
     for f in figures:
