@@ -4,10 +4,10 @@ Every ``bench/NAME.py`` ends by calling :func:`report`, so ``make bench`` and
 CI tooling can read the last line of each script as
 ``{"bench": NAME, "figures": {FIGURE: {"value", "unit", "target", "better"}}}``.
 
-Each report ends with two figures of the machine itself (the cost of a Python call and
-of a Decimal addition): this machine's speed varies by a third or more from hour to hour,
-and the issues' floors were measured at 17 ns and 24 ns, so figures taken at different
-times compare only next to these.
+Each report ends with two figures of the machine itself, the cost of a Python call and
+of a Decimal addition, to set beside the floors the issues were written against (17 ns
+and 24 ns). They are tight loops: they do not show the hour-to-hour swings of work with
+a large memory footprint, such as the order path (see docs/performance.md).
 """
 
 from __future__ import annotations
