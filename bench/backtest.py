@@ -6,9 +6,12 @@ per bar and the same shape of candles (open gap, high/low range). Our kernel (bu
 strategy, signal pipeline, risk engine, order manager, simulated exchange in bars mode,
 portfolio) runs ``examples/strategies/sma_cross.json`` over them; backtesting.py and
 backtrader run the same long-only SMA(10)/SMA(20) crossover on the same bars in the same
-script, and a bare Python loop over the bars gives the floor. Printed: bars per second of
-each, the ratios, our fills, and the process's peak memory (max RSS right after our run,
-the bars included). Targets: at least 300,000 bars per second, under 1 GiB.
+script, and a bare Python loop over the bars gives the floor; a skeletal event-driven
+loop (a bus, two running SMAs, a crossover, an exchange filling at the next open, Decimal
+marks and an equity sample per bar; no risk, no order objects, no events) shows what the
+least layered kernel costs here. Printed: bars per second of each, the ratios, our fills,
+and the process's peak memory (max RSS right after our run, the bars included). Targets:
+at least 300,000 bars per second, under 1 GiB.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import resource
 import sys
 import time
 import warnings
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -177,6 +182,62 @@ def bare_loop(frame: pd.DataFrame) -> float:
     return len(closes) / (time.perf_counter() - began) if math.isfinite(fast + slow) else 0.0
 
 
+class _Skeleton:
+    """The skeletal kernel's strategy (two running SMAs, a crossover) and account."""
+
+    def __init__(self) -> None:
+        self.windows: dict[int, deque[float]] = {10: deque(), 20: deque()}
+        self.sums = {10: 0.0, 20: 0.0}
+        self.before: tuple[float | None, float | None] = (None, None)
+        self.cash, self.held, self.pending = Decimal(CASH), Decimal(0), 0
+
+    def sma(self, period: int, close: float) -> float | None:
+        window = self.windows[period]
+        window.append(close)
+        self.sums[period] += close - (window.popleft() if len(window) > period else 0.0)
+        return self.sums[period] / period if len(window) == period else None
+
+    def on_bar(self, bar: Bar) -> None:
+        close = float(bar.close)
+        fast, slow = self.sma(10, close), self.sma(20, close)
+        (was_fast, was_slow), self.before = self.before, (fast, slow)
+        if fast is None or slow is None or was_fast is None or was_slow is None:
+            return
+        if fast > slow and was_fast <= was_slow and not self.held:
+            self.pending = 1
+        elif fast < slow and was_fast >= was_slow and self.held:
+            self.pending = -1
+
+    def fill_at_open(self, bar: Bar) -> None:
+        if self.pending:
+            size = (self.cash / bar.open).to_integral_value() - 1
+            quantity = size if self.pending > 0 else -self.held
+            self.cash -= quantity * bar.open
+            self.held += quantity
+            self.pending = 0
+
+
+def skeleton_loop(bars: list[Bar]) -> float:
+    """Bars per second of the least an event-driven kernel does with a bar (see above)."""
+    skeleton = _Skeleton()
+    subscribers: dict[str, list[Callable[[Bar], None]]] = {"bars": [skeleton.on_bar]}
+    marks: dict[object, Decimal] = {}
+    equity: list[Decimal] = []
+    began = time.perf_counter()
+    previous: Bar | None = None
+    for bar in bars:
+        marks[bar.instrument_id] = bar.open
+        if previous is not None:
+            for handler in subscribers["bars"]:
+                handler(previous)
+        skeleton.fill_at_open(bar)
+        marks[bar.instrument_id] = bar.close
+        held = skeleton.held
+        equity.append(skeleton.cash + held * bar.close if held else skeleton.cash)
+        previous = bar
+    return len(bars) / (time.perf_counter() - began)
+
+
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     count = 100_000 if args.quick else 1_000_000
@@ -186,9 +247,11 @@ def main() -> None:
     theirs = run_backtesting_py(frame)
     trader = run_backtrader(frame)
     floor = bare_loop(frame)
+    skeleton = skeleton_loop(our_bars(frame, f.make_instrument().id))
     print(
         f"{count:,} minute bars resampled from GOOG; ours made {fills:,} fills; "
-        f"backtesting.py {theirs:,.0f}/s, backtrader {trader:,.0f}/s, bare loop {floor:,.0f}/s"
+        f"backtesting.py {theirs:,.0f}/s, backtrader {trader:,.0f}/s, bare loop {floor:,.0f}/s, "
+        f"skeletal event loop {skeleton:,.0f}/s"
     )
     report(
         "backtest",
@@ -200,6 +263,7 @@ def main() -> None:
             Figure("backtesting_py_bars_per_s", theirs, "1/s", None, "higher"),
             Figure("backtrader_bars_per_s", trader, "1/s", None, "higher"),
             Figure("bare_loop_bars_per_s", floor, "1/s", None, "higher"),
+            Figure("skeleton_loop_bars_per_s", skeleton, "1/s", None, "higher"),
         ],
     )
 
