@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
-from heapq import merge
+from operator import attrgetter
 from typing import Any
 
 from omoitrade.backtest.metrics import EquityCurve
@@ -169,32 +169,33 @@ class BacktestRunner:
         self,
         strategies: Sequence[StrategySpec],
         instruments: Sequence[Instrument],
-        bars: Mapping[Instrument, Sequence[Bar]] | Iterable[Bar] = (),
+        bars: Mapping[Any, Sequence[Bar]] | Iterable[Bar] = (),
         config: BacktestConfig | None = None,
         *,
         ticks: Iterable[TradeTick] = (),
     ) -> None:
-        """Bars, or trade ticks (``ticks``: each trade is a price the exchange fills
-        orders at; the strategies get bars of ``config.tick_bars`` built from them)."""
+        """Bars (one list in any order, or lists by instrument), or trade ticks (``ticks``:
+        each trade is a price the exchange fills orders at; the strategies get bars of
+        ``config.tick_bars`` built from them)."""
         if not strategies:
             raise ValidationError("strategies", "give at least one strategy")
         self.config = config or BacktestConfig()
         self.specs = list(strategies)
         self.instruments = list(instruments)
         by_id = {i.id: i for i in self.instruments}
-        series = bars.values() if isinstance(bars, Mapping) else [bars]
-        self.bars = list(merge(*series, key=lambda b: (b.timestamp, str(b.instrument_id))))
+        given = [b for s in bars.values() for b in s] if isinstance(bars, Mapping) else list(bars)
         self.ticks = sorted(ticks, key=lambda t: t.timestamp)
-        if not self.bars and not self.ticks:
+        if not given and not self.ticks:
             raise ValidationError("bars", "there are no bars (or ticks) to run over")
-        if self.bars and self.ticks:
+        if given and self.ticks:
             raise ValidationError("ticks", "give bars or ticks, not both")
-        found = {b.instrument_id for b in self.bars} | {t.instrument_id for t in self.ticks}
+        found = {b.instrument_id for b in given} | {t.instrument_id for t in self.ticks}
         unknown = found - set(by_id)
         if unknown:
             raise ValidationError(
                 "bars", f"data of instruments not given: {sorted(map(str, unknown))}"
             )
+        self.bars = _in_time_order(given, found)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> RawRun:
         """Run every bar (or tick); ``progress(done, total)`` is called every so often."""
@@ -216,6 +217,16 @@ class BacktestRunner:
         if progress is not None:
             progress(total, total)
         return kernel.finish()
+
+
+def _in_time_order(bars: list[Bar], instruments: set[InstrumentId]) -> list[Bar]:
+    """The bars by time, and bars of one time by instrument (their text): the same run
+    whatever order they came in. A sort keeps the order of equal keys, and sorted input
+    costs one pass."""
+    if len(instruments) <= 1:
+        return sorted(bars, key=attrgetter("timestamp"))
+    rank = {i: n for n, i in enumerate(sorted(instruments, key=str))}
+    return sorted(bars, key=lambda b: (b.timestamp, rank[b.instrument_id]))
 
 
 def _by_time(bars: list[Bar]) -> Iterable[list[Bar]]:
