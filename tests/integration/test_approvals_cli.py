@@ -17,6 +17,8 @@ from omoitrade.core.ids import IdGenerator
 from omoitrade.runtime.approval_store import ApprovalStore
 from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
+from omoitrade.strategy.lifecycle import GO_LIVE_GATE, GoLiveMinimums, go_live_facts
+from omoitrade.testing import factories as f
 
 HOUR_NS = 3600 * 1_000_000_000
 
@@ -162,3 +164,45 @@ def test_the_script_prints_one_line_for_an_unknown_id(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "not found" in result.stderr
+
+
+def test_a_go_live_request_shows_each_check_on_its_own_line(
+    world: tuple[Database, ApprovalDesk],
+) -> None:
+    _, desk = world
+    strategy = f.make_strategy(f.make_portfolio(f.make_organization()).id)
+    paper = f.make_strategy_performance(
+        strategy,
+        metrics={
+            "sharpe": 1.4,
+            "max_drawdown": 0.25,
+            "paper_days": 15.0,
+            "equity_curve": [[1, "2"]],
+        },
+    )
+    minimums = GoLiveMinimums(min_sharpe=1.0, max_drawdown=0.2, allow_below_minimums=True)
+    facts = go_live_facts(strategy.version, paper, minimums, f.T0)
+    desk.request(
+        gate=GO_LIVE_GATE,
+        scope="portfolio-1",
+        subject_type="strategy",
+        subject_id=str(strategy.id),
+        requested_action="put sma_cross version 1 LIVE",
+        facts=facts,
+        requested_by="ann",
+        ttl_ns=HOUR_NS,
+    )
+    code, out = cli("approvals", "list")
+    assert code == 0, out
+    cells = [line.split("│")[5].strip() for line in out.splitlines() if line.count("│") > 5]
+    assert cells[:8] == [
+        "version=1",
+        "checks.paper_days: 15.0 >= 14.0 ok",
+        "checks.sharpe: 1.4 >= 1.0 ok",
+        "checks.max_drawdown: 0.25 <= 0.2 NOT MET",
+        "unmet: max_drawdown",
+        "metrics.sharpe=1.4",
+        "metrics.max_drawdown=0.25",
+        "metrics.paper_days=15.0",
+    ]
+    assert "equity_curve" not in out

@@ -9,6 +9,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from omoitrade.store import Database
 from omoitrade.testing import factories as f
 from omoitrade.testing.cli import CommandLine, Outcome
@@ -17,7 +19,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "strategies"
 
 
 def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
-    tmp_path: Path, omoitrade: CommandLine
+    tmp_path: Path, omoitrade: CommandLine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = os.environ["OMOI_DATABASE_URL"]
 
@@ -85,6 +87,13 @@ def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
             )
         )
     database.dispose()
+    bad = strategy("lifecycle", "sma_cross", "go-live", "--min-sharpe", "high")
+    assert (bad.returncode, bad.stderr.strip()) == (1, "error: --min-sharpe: must be a number")
+    monkeypatch.setenv("OMOI_GO_LIVE_MIN_SHARPE", "2")  # the desk's standing minimum
+    strict = strategy("lifecycle", "sma_cross", "go-live")
+    assert strict.returncode == 1
+    assert strict.stderr.strip().endswith("minimums: sharpe is 1.4, must be >= 2.0")
+    monkeypatch.delenv("OMOI_GO_LIVE_MIN_SHARPE")
     filed = strategy("lifecycle", "sma_cross", "go-live", "--actor", "ann")
     assert filed.returncode == 0, filed.stderr
     approval_id = filed.stdout.split()[1]

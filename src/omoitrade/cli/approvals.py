@@ -118,8 +118,26 @@ def _go_live(database: Database, request: ApprovalRequest) -> None:
 
 
 def _facts(facts: dict[str, Any], limit: int = 80) -> str:
+    """The plain facts on one line (cut at ``limit``), then one line per nested fact: a
+    go-live check as ``checks.sharpe: 1.4 >= 1.0 ok``, a list as ``unmet: a, b``."""
     text = ", ".join(f"{k}={v}" for k, v in facts.items() if not isinstance(v, dict | list))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    lines = [text if len(text) <= limit else text[: limit - 1] + "…"] if text else []
+    for key, value in facts.items():
+        if isinstance(value, dict | list):
+            lines.extend(_nested(key, value))
+    return "\n".join(lines)
+
+
+def _nested(path: str, value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [f"{path}: {', '.join(str(v) for v in value) or '-'}"]
+    if not isinstance(value, dict):
+        return [f"{path}={value}"]
+    if "met" in value and ("minimum" in value or "maximum" in value):
+        bound = f">= {value['minimum']}" if "minimum" in value else f"<= {value['maximum']}"
+        verdict = "ok" if value["met"] else "NOT MET"
+        return [f"{path}: {value.get('value')} {bound} {verdict}"]
+    return [line for key, item in value.items() for line in _nested(f"{path}.{key}", item)]
 
 
 def _duration(delta: timedelta) -> str:

@@ -5,6 +5,8 @@ lifecycle."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +14,7 @@ import typer
 from rich.table import Table
 
 from omoitrade.cli.console import console, errors
-from omoitrade.cli.options import open_database
+from omoitrade.cli.options import decimal_option, open_database
 from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import IdGenerator
@@ -20,6 +22,7 @@ from omoitrade.model.identifiers import PortfolioId
 from omoitrade.runtime.approval_store import ApprovalStore
 from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.strategy.document import StrategyDocumentError, validate_document
+from omoitrade.strategy.lifecycle import GoLiveMinimums
 from omoitrade.strategy.python_code import python_document, validate_python_document
 from omoitrade.strategy.schema import strategy_schema
 
@@ -235,19 +238,52 @@ def rollback(
     console.print(f"version {version.version} restores version {to}")
 
 
+_DEFAULTS = GoLiveMinimums()
+
+
+def _minimum(envvar: str, text: str) -> Any:
+    """A go-live minimum option, also read from the environment variable ``envvar``."""
+    return typer.Option(envvar=envvar, show_envvar=True, help=f"go-live: {text}")
+
+
 @strategy_app.command("lifecycle")
 def lifecycle(
     name: Annotated[str, typer.Argument(help="strategy name or id")],
     action: Annotated[str, typer.Argument(help="|".join(LIFECYCLE_ACTIONS))],
     reason: Annotated[str, typer.Option(help="why (pause, resume, stop)")] = "",
     actor: Annotated[str, typer.Option(help="who asks")] = "cli",
+    min_paper_days: Annotated[
+        str | None,
+        _minimum("OMOI_GO_LIVE_MIN_PAPER_DAYS", f"days of paper trading ({_DEFAULTS.paper_days})"),
+    ] = None,
+    min_sharpe: Annotated[
+        str | None,
+        _minimum(
+            "OMOI_GO_LIVE_MIN_SHARPE", f"paper Sharpe ratio, or 'off' ({_DEFAULTS.min_sharpe})"
+        ),
+    ] = None,
+    max_drawdown: Annotated[
+        str | None,
+        _minimum(
+            "OMOI_GO_LIVE_MAX_DRAWDOWN",
+            f"paper drawdown, a fraction, or 'off' ({_DEFAULTS.max_drawdown})",
+        ),
+    ] = None,
+    min_trades: Annotated[
+        str | None,
+        _minimum("OMOI_GO_LIVE_MIN_TRADES", f"settled paper trades ({_DEFAULTS.min_trades})"),
+    ] = None,
 ) -> None:
-    """Move a strategy through its lifecycle; go-live files an approval request."""
+    """Move a strategy through its lifecycle; go-live files an approval request if the
+    version's paper record meets the go-live minimums (options or environment)."""
     if action not in LIFECYCLE_ACTIONS:
         raise ValidationError("action", f"must be one of {', '.join(LIFECYCLE_ACTIONS)}", action)
     service, _ = _service()
     strategy_id = service.find(name).id
     if action == "go-live":
+        service.minimums = _minimums(
+            service.minimums, min_paper_days, min_sharpe, max_drawdown, min_trades
+        )
         request = service.request_live(strategy_id, actor)
         console.print(
             f"approval {request.id} filed: {request.requested_action}; "
@@ -266,6 +302,48 @@ def lifecycle(
     }
     strategy = moves[action]()
     console.print(f"{strategy.name} is {strategy.status.value} (version {strategy.version})")
+
+
+def _minimums(
+    base: GoLiveMinimums,
+    paper_days: str | None,
+    sharpe: str | None,
+    drawdown: str | None,
+    trades: str | None,
+) -> GoLiveMinimums:
+    """``base`` with the minimums given (None: kept; 'off': not checked)."""
+    changes: dict[str, Any] = {}
+    if paper_days is not None:
+        changes["paper_days"] = float(_bound("min-paper-days", paper_days, at_least=0))
+    if sharpe is not None:
+        changes["min_sharpe"] = _optional("min-sharpe", sharpe)
+    if drawdown is not None:
+        changes["max_drawdown"] = _optional("max-drawdown", drawdown, at_least=0, at_most=1)
+    if trades is not None:
+        count = _bound("min-trades", trades, at_least=0)
+        if count != count.to_integral_value():
+            raise ValidationError("--min-trades", "must be a whole number", trades)
+        changes["min_trades"] = int(count)
+    return replace(base, **changes)
+
+
+def _optional(
+    name: str, text: str, at_least: float | None = None, at_most: float | None = None
+) -> float | None:
+    if text.strip().lower() == "off":
+        return None
+    return float(_bound(name, text, at_least, at_most))
+
+
+def _bound(
+    name: str, text: str, at_least: float | None = None, at_most: float | None = None
+) -> Decimal:
+    value = decimal_option(name, text)
+    if at_least is not None and value < at_least:
+        raise ValidationError(f"--{name}", f"must be at least {at_least}", text)
+    if at_most is not None and value > at_most:
+        raise ValidationError(f"--{name}", f"must be at most {at_most}", text)
+    return value
 
 
 def _describe(change: dict[str, Any]) -> str:

@@ -23,16 +23,17 @@ from typing import Any
 
 from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.core.bus import MessageBus
-from omoitrade.core.clock import Clock, TimeEvent
-from omoitrade.core.errors import NotFound, OmoiError
+from omoitrade.core.clock import Clock, TimeEvent, to_datetime
+from omoitrade.core.errors import NotFound, OmoiError, ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Bar, Instrument, Quote, Timeframe, TradeTick
-from omoitrade.model.enums import StrategyStatus, TradingMode
+from omoitrade.model.enums import OrderSide, StrategyStatus, TradingMode
 from omoitrade.model.events import (
     DomainEvent,
     OrderFillEvent,
+    SignalCreated,
     SignalEvent,
     SignalRejected,
     SignalSettled,
@@ -47,7 +48,8 @@ from omoitrade.model.identifiers import (
 from omoitrade.model.portfolios import Portfolio
 from omoitrade.model.signals import Signal
 from omoitrade.model.strategies import Strategy
-from omoitrade.model.strategy_versions import BacktestRun
+from omoitrade.model.strategy_versions import BacktestRun, StrategyPerformance
+from omoitrade.portfolio.analytics import EquitySeries, max_drawdown, returns, sharpe_ratio
 from omoitrade.portfolio.reconciliation import DISCREPANCY_TOPIC, Discrepancy
 from omoitrade.runtime.approval_store import AdoptionResult, ApprovalStore
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
@@ -94,6 +96,9 @@ from omoitrade.venues.sim.durable import run_now
 _log = logging.getLogger("omoitrade.runtime.paper_session")
 SECOND_NS = 1_000_000_000
 DEMO_AUTHOR = "system:demo"
+DAY_NS = 86_400 * SECOND_NS
+YEAR_NS = 365.25 * DAY_NS  # the simulated exchange trades every day
+CURVE_POINTS = 2_048  # a longer paper equity curve is thinned to every other point
 _UNQUALIFIED = frozenset((StrategyStatus.DRAFT, StrategyStatus.BACKTESTING))
 
 Qualifier = Callable[[StrategyService, Strategy, dict[str, Any], list[Instrument]], BacktestRun]
@@ -121,11 +126,67 @@ class PaperSessionConfig:
 
 
 @dataclass(slots=True)
+class PaperEquity:
+    """A strategy version's paper equity on the session clock: ``capital`` plus its P&L,
+    one point per ``step_ns`` (the newest point moves until a full step has passed). Kept
+    in its paper record, so a restart continues the curve."""
+
+    capital: Decimal
+    step_ns: int
+    points: list[tuple[int, Decimal]] = field(default_factory=list)
+
+    @classmethod
+    def resume(cls, capital: Decimal, step_ns: int, metrics: dict[str, Any]) -> PaperEquity:
+        """The curve stored in a paper record's ``metrics`` (empty when there is none)."""
+        points = [(int(at), Decimal(str(value))) for at, value in metrics.get("equity_curve", [])]
+        return cls(capital, int(metrics.get("equity_step_ns", step_ns)), points)
+
+    def add(self, at_ns: int, equity: Decimal) -> None:
+        points = self.points
+        if points and (
+            points[-1][0] == at_ns
+            or (len(points) > 1 and points[-1][0] - points[-2][0] < self.step_ns)
+        ):
+            points[-1] = (at_ns, equity)
+        else:
+            points.append((at_ns, equity))
+        if len(points) > CURVE_POINTS:  # every other point, at twice the step
+            kept = points[::2]
+            self.points = kept if kept[-1] == points[-1] else [*kept, points[-1]]
+            self.step_ns *= 2
+
+    def metrics(self) -> dict[str, Any]:
+        """The figures the go-live gate reads (Sharpe, max drawdown as a fraction of the
+        peak, paper days from the first to the last point seen) and the curve itself."""
+        if not self.points:
+            return {}
+        series = EquitySeries.of((to_datetime(at), value) for at, value in self.points)
+        try:
+            sharpe = sharpe_ratio(returns(series), YEAR_NS / self.step_ns)
+        except ValidationError:  # equity at or below zero: no returns
+            sharpe = None
+        (first, _), (last, equity) = self.points[0], self.points[-1]
+        return {
+            "capital": str(self.capital),
+            "equity": str(equity),
+            "pnl": str(equity - self.capital),
+            "sharpe": None if sharpe is None else round(sharpe, 4),
+            "max_drawdown": round(float(max_drawdown(series).fraction), 6),
+            "paper_first_seen": to_datetime(first).isoformat(),
+            "paper_last_seen": to_datetime(last).isoformat(),
+            "paper_days": round((last - first) / DAY_NS, 4),
+            "equity_step_ns": self.step_ns,
+            "equity_curve": [[at, str(value)] for at, value in self.points],
+        }
+
+
+@dataclass(slots=True)
 class _Running:
     """One registered strategy in the session."""
 
     strategy: TradingStrategy  # a RuleStrategy, or a Python strategy's class
     context: NodeStrategyContext
+    equity: PaperEquity
     base_metrics: dict[str, Any] = field(default_factory=dict)
     signals: int = 0
     settled: int = 0
@@ -265,6 +326,7 @@ class PaperSession:
                 table_names.setdefault(row.name, row.id)
         for document in self.demo_documents():
             name = str(document.get("name", "?"))
+            base: StrategyPerformance | None = None
             try:
                 strategy_id = table_names.get(name)
                 if strategy_id is None:
@@ -302,9 +364,11 @@ class PaperSession:
             except (StrategyDocumentError, OmoiError) as error:
                 self._alert("strategies", f"{name}: not started ({error})")
                 continue
-            running = _Running(strategy, context)
-            if table_names.get(name) is not None and base is not None:
-                running.base_metrics = dict(base.metrics)
+            stored_metrics = {} if base is None else dict(base.metrics)
+            equity = PaperEquity.resume(
+                self.portfolio.initial_capital, self.config.performance_interval_ns, stored_metrics
+            )
+            running = _Running(strategy, context, equity, stored_metrics)
             self.strategies[strategy_id] = running
             self.router.add(strategy, context, [instrument_id_of(n) for n in checked.instruments])
 
@@ -354,16 +418,16 @@ class PaperSession:
             self._phases.pop(oldest, None)
 
     def _on_signal_event(self, event: SignalEvent) -> None:
-        running = None
         signal = self._signals.get(event.signal_id)
-        if signal is not None:
-            running = self.strategies.get(signal.strategy_id)
+        # a new signal is announced before it is kept: its event names the strategy
+        strategy_id = getattr(event, "strategy_id", None) if signal is None else signal.strategy_id
+        running = None if strategy_id is None else self.strategies.get(strategy_id)
         if isinstance(event, SignalRejected):
             who = running.context.name if running is not None else "a strategy"
             self._alert("signal", f"{who}: signal rejected: {_reason(event)}")
         if running is not None and isinstance(event, SignalSettled):
             running.settled += 1
-        if running is not None and type(event).__name__ == "SignalCreated":
+        if running is not None and isinstance(event, SignalCreated):
             running.signals += 1
 
     def _on_phase(self, event: DomainEvent) -> None:
@@ -468,22 +532,44 @@ class PaperSession:
 
     # --- performance --------------------------------------------------------------------------
     def _performance(self, _: TimeEvent | None = None) -> None:
+        """Each strategy version's paper record: counts, P&L, and its equity curve's
+        figures (a point now: the capital, settled P&L, open trades at the marks)."""
+        at_ns = self.clock.timestamp_ns()
         for strategy_id, running in self.strategies.items():
             context = running.context
-            realized = self.pipeline.realized_by_version.get(
-                (strategy_id, context.version), Decimal(0)
-            )
+            key = (strategy_id, context.version)
             base = running.base_metrics
+            realized = Decimal(str(base.get("realized_pnl", "0")))
+            realized += self.pipeline.realized_by_version.get(key, Decimal(0))
+            running.equity.add(at_ns, running.equity.capital + realized + self._open_pnl(key))
             metrics = {
-                "realized_pnl": str(Decimal(str(base.get("realized_pnl", "0"))) + realized),
+                "realized_pnl": str(realized),
                 "signals": int(base.get("signals", 0)) + running.signals,
                 "trades_settled": int(base.get("trades_settled", 0)) + running.settled,
                 "position": {str(k): str(v) for k, v in context.positions.items() if v != 0},
+                **running.equity.metrics(),
             }
             try:
-                self.service.record_performance(strategy_id, TradingMode.PAPER, metrics)
+                self.service.record_performance(
+                    strategy_id, TradingMode.PAPER, metrics, version=context.version
+                )
             except OmoiError as error:
                 self._alert("performance", f"{context.name}: not recorded ({error})")
+
+    def _open_pnl(self, key: tuple[StrategyId, int]) -> Decimal:
+        """The P&L of a strategy version's open trades at the current marks (the entry
+        price before the first mark), net of commissions."""
+        total = Decimal(0)
+        for trade in self.pipeline.open_trades():
+            if (trade.signal.strategy_id, trade.plan.strategy_version) != key:
+                continue
+            total += trade.realized_pnl  # the cash so far
+            held = trade.open_quantity
+            if held:
+                mark = self.pipeline.market.price(trade.instrument.id)
+                price = trade.entry_value / trade.entered if mark is None else mark
+                total += (held if trade.side is OrderSide.BUY else -held) * price
+        return total
 
     def _save_prices(self) -> None:
         self.venue.save_prices(self.market.synthetic.fair_values())

@@ -153,18 +153,26 @@ class StrategyService:
         return run
 
     def record_performance(
-        self, strategy_id: StrategyId, mode: TradingMode, metrics: dict[str, Any]
+        self,
+        strategy_id: StrategyId,
+        mode: TradingMode,
+        metrics: dict[str, Any],
+        version: int | None = None,
     ) -> StrategyPerformance:
-        """Keep the current version's metrics in ``mode`` (first call starts its record)."""
+        """Keep ``version``'s (default: the current version's) metrics in ``mode``; the
+        first call starts its record."""
         now = self.clock.utc_now()
         with self.database.transaction() as uow:
             strategy = uow.strategies.get(strategy_id)
-            found = uow.strategy_performance.of(strategy_id, strategy.version, mode)
+            number = strategy.version if version is None else version
+            if uow.strategy_versions.version(strategy_id, number) is None:
+                raise NotFound(f"version {number} of strategy", strategy_id)
+            found = uow.strategy_performance.of(strategy_id, number, mode)
             if found is None:
                 found = StrategyPerformance(
                     id=StrategyPerformanceId.new(self.ids),
                     strategy_id=strategy_id,
-                    version=strategy.version,
+                    version=number,
                     mode=mode,
                     started_at=now,
                     updated_at=now,

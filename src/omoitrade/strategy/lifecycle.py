@@ -59,12 +59,15 @@ def go_live_facts(
     if paper is None or paper.version != version:
         raise GateRefused(f"version {version} has not traded on paper: run it in PAPER first")
     metrics = paper.metrics
-    days = (now - paper.started_at).total_seconds() / 86_400
+    days = metrics.get("paper_days")  # measured by the paper session, first to last seen
+    if not isinstance(days, int | float):
+        days = (now - paper.started_at).total_seconds() / 86_400
     checks: dict[str, dict[str, Any]] = {
         "paper_days": _at_least(round(days, 2), minimums.paper_days),
     }
     if minimums.min_trades:
-        checks["trades"] = _at_least(metrics.get("trades"), minimums.min_trades)
+        trades = metrics.get("trades_settled", metrics.get("trades"))
+        checks["trades"] = _at_least(trades, minimums.min_trades)
     if minimums.min_sharpe is not None:
         checks["sharpe"] = _at_least(metrics.get("sharpe"), minimums.min_sharpe)
     if minimums.max_drawdown is not None:
@@ -78,7 +81,8 @@ def go_live_facts(
     if unmet and not minimums.allow_below_minimums:
         detail = "; ".join(f"{name} {_describe(checks[name])}" for name in unmet)
         raise GateRefused(f"version {version} does not meet the go-live minimums: {detail}")
-    return {"version": version, "checks": checks, "unmet": unmet, "metrics": dict(metrics)}
+    figures = {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}  # no curve
+    return {"version": version, "checks": checks, "unmet": unmet, "metrics": figures}
 
 
 def _at_least(value: Any, minimum: float) -> dict[str, Any]:

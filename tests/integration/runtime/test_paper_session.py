@@ -119,8 +119,15 @@ def test_the_session_trades_stops_and_resumes_where_it_was(tmp_path: Path) -> No
         request = uow.approvals.get(rejected.id)
         versions = uow.strategy_versions.history(strategy_id)
         strategies = uow.strategies.list()
+        resumed = uow.strategy_performance.of(strategy_id, 1, TradingMode.PAPER)
     database.dispose()
     assert request.decision_reason == RESTART_REASON
+    assert resumed is not None  # the equity curve goes on from the first start's
+    first_curve = performance.metrics["equity_curve"]
+    assert resumed.metrics["equity_curve"][: len(first_curve) - 1] == first_curve[:-1]
+    assert len(resumed.metrics["equity_curve"]) > len(first_curve)
+    assert resumed.metrics["paper_first_seen"] == performance.metrics["paper_first_seen"]
+    assert resumed.metrics["paper_days"] > performance.metrics["paper_days"]
     assert len(versions) == 1 and len(strategies) == 1
 
 

@@ -56,3 +56,31 @@ def test_live_needs_paper_trading_of_the_current_version() -> None:
     older = f.make_strategy_performance(strategy, version=2)
     with pytest.raises(GateRefused, match="has not traded on paper"):
         go_live_facts(3, older, GoLiveMinimums(), f.T0)
+
+
+def test_live_reads_the_paper_sessions_measured_days_and_settled_trades() -> None:
+    strategy = f.make_strategy(f.make_portfolio(f.make_organization()).id)
+    paper = f.make_strategy_performance(
+        strategy,
+        metrics={
+            "sharpe": 1.3,
+            "max_drawdown": 0.05,
+            "paper_days": 3.5,  # first to last seen, whatever the time since it started
+            "trades_settled": 12,
+            "equity_curve": [[1, "100"], [2, "101"]],
+            "position": {"SIM:BTC/USD": "0.01"},
+        },
+    )
+    now = paper.started_at + timedelta(days=30)
+    with pytest.raises(
+        GateRefused, match=r"paper_days is 3.5, must be >= 14.0; trades is 12, must be >= 20$"
+    ):
+        go_live_facts(strategy.version, paper, GoLiveMinimums(min_trades=20), now)
+    facts = go_live_facts(strategy.version, paper, GoLiveMinimums(paper_days=3, min_trades=10), now)
+    assert facts["checks"]["trades"] == {"value": 12, "minimum": 10, "met": True}
+    assert facts["metrics"] == {
+        "sharpe": 1.3,
+        "max_drawdown": 0.05,
+        "paper_days": 3.5,
+        "trades_settled": 12,
+    }
