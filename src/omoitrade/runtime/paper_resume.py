@@ -33,9 +33,8 @@ def demo_documents(
     directory: Path, instruments: Iterable[Instrument], timeframe: Timeframe
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The example documents adapted to the demo (every one on ``timeframe`` bars, on the
-    instruments traded here, long only where it said both: RuleStrategy trades one side;
-    a Python example as its stored document, on BTC/USD), and a line for each one left
-    out."""
+    instruments traded here; a Python example as its stored document, on BTC/USD), and a
+    line for each one left out."""
     if not directory.is_dir():
         return [], [f"no strategy documents: {directory} is not a directory"]
     known = {f"{i.exchange}:{i.symbol}" for i in instruments}
@@ -55,9 +54,6 @@ def demo_documents(
             continue
         document["instruments"] = names
         document["timeframe"] = timeframe.value
-        risk = document.get("risk_parameters", {})
-        if risk.get("direction") == "both":
-            risk["direction"] = "long_only"
         documents.append(document)
     return documents, problems
 

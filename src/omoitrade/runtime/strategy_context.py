@@ -80,7 +80,7 @@ class NodeStrategyContext:
     ) -> None:
         if signal_ttl_ns <= 0:
             raise ValidationError("signal_ttl_ns", "must be > 0", signal_ttl_ns)
-        self.node, self.pipeline = node, pipeline
+        self._node, self._pipeline = node, pipeline  # never handed to the strategy
         self.portfolio_id, self.strategy_id = portfolio_id, strategy_id
         self.name, self.version, self.document = name, version, document
         self.signal_ttl_ns = signal_ttl_ns
@@ -97,20 +97,20 @@ class NodeStrategyContext:
     # --- what the strategy sees ---------------------------------------------------------------
     @property
     def clock(self) -> Clock:
-        return self.node.clock
+        return self._node.clock
 
     def position(self, instrument_id: InstrumentId) -> Decimal:
         """The strategy's own signed position (its fills, its signals' trades included)."""
         return self.positions.get(instrument_id, _ZERO)
 
     def equity(self) -> Decimal:
-        return self.node.ledger.equity(self.portfolio_id)
+        return self._node.ledger.equity(self.portfolio_id)
 
     def cash(self) -> Decimal:
-        return self.node.ledger.cash(self.portfolio_id)
+        return self._node.ledger.cash(self.portfolio_id)
 
     def lot_size(self, instrument_id: InstrumentId) -> Decimal:
-        instrument = self.node.instruments.get(instrument_id)
+        instrument = self._node.instruments.get(instrument_id)
         if instrument is None:
             raise NotFound("instrument", instrument_id)
         return instrument.lot_size
@@ -131,7 +131,7 @@ class NodeStrategyContext:
         to the pipeline; raises :class:`SigningError` when an entry cannot be sized."""
         now = self.clock.utc_now()
         signal = Signal(
-            id=SignalId.new(self.node.ids),
+            id=SignalId.new(self._node.ids),
             strategy_id=self.strategy_id,
             instrument_id=instrument_id,
             signal_type=signal_type,
@@ -147,17 +147,17 @@ class NodeStrategyContext:
         self.signal_ids.add(signal.id)
         orphan = (
             signal_type is SignalType.CLOSE
-            and self.pipeline.trade(self.strategy_id, instrument_id) is None
+            and self._pipeline.trade(self.strategy_id, instrument_id) is None
             and self.position(instrument_id) != 0
         )
-        self.pipeline.submit(signal, plan)
+        self._pipeline.submit(signal, plan)
         if orphan:  # a trade from before a restart: the pipeline no longer holds it
             self._close_orphan(instrument_id)
         return signal.id
 
     def _close_orphan(self, instrument_id: InstrumentId) -> None:
         """Cancel the strategy's working orders in the instrument, close it at market."""
-        for order in self.node.orders.open_orders(self.portfolio_id):
+        for order in self._node.orders.open_orders(self.portfolio_id):
             if order.instrument_id == instrument_id and self.owns(order):
                 self.cancel(order.client_order_id)
         held = self.position(instrument_id)
@@ -172,7 +172,7 @@ class NodeStrategyContext:
         quantity, sizer = terms.quantity, terms.sizer
         if quantity is None and sizer is None:
             if not entry:  # CLOSE and HOLD trade nothing of their own: a nominal size
-                instrument = self.node.instruments.get(instrument_id)
+                instrument = self._node.instruments.get(instrument_id)
                 quantity = instrument.lot_size if instrument is not None else Decimal(1)
             elif self.document is not None:
                 sizer = sizer_for(self.document.risk.sizing, self.equity, None)
@@ -210,19 +210,20 @@ class NodeStrategyContext:
         """The entry now; when it has filled, a take profit (limit) and a stop loss (stop)
         for the filled quantity, one cancelling the other."""
         cid = self.submit(intent.entry)
-        order = self.node.orders.order(self.portfolio_id, cid)
-        if order is not None and order.is_open:
+        order = self._node.orders.order(self.portfolio_id, cid)
+        # (an entry may fill inside submit: its events reach ``after_event`` only later)
+        if order is not None and (order.is_open or order.filled_quantity > 0):
             self._brackets[cid] = _Bracket(intent)
         return cid
 
     def cancel(self, client_order_id: ClientOrderId) -> None:
-        self.node.orders.cancel(
+        self._node.orders.cancel(
             self.portfolio_id, client_order_id, f"cancelled by strategy {self.name}"
         )
 
     def close_position(self, instrument_id: InstrumentId) -> None:
         """Cancel the strategy's exits in the instrument and close its position at market."""
-        for order in self.node.orders.open_orders(self.portfolio_id):
+        for order in self._node.orders.open_orders(self.portfolio_id):
             if order.instrument_id == instrument_id and order.client_order_id in self._exit_of:
                 self.cancel(order.client_order_id)
         held = self.position(instrument_id)
@@ -239,7 +240,7 @@ class NodeStrategyContext:
     def _place(
         self, cid: ClientOrderId, intent: OrderIntent, oco_group: str | None = None
     ) -> Order:
-        return self.node.orders.submit(
+        return self._node.orders.submit(
             OrderRequest(
                 self.portfolio_id,
                 intent.instrument_id,
@@ -269,7 +270,7 @@ class NodeStrategyContext:
         if sibling is not None and isinstance(event, OrderFillEvent) and not order.is_open:
             self._exit_of.pop(cid, None)
             self._exit_of.pop(sibling, None)
-            other = self.node.orders.order(self.portfolio_id, sibling)
+            other = self._node.orders.order(self.portfolio_id, sibling)
             if other is not None and other.is_open:
                 self.cancel(sibling)
 
@@ -311,6 +312,9 @@ class NodeStrategyContext:
         self.positions[event.instrument_id] += signed
 
 
+_Route = tuple[Strategy, NodeStrategyContext, Order]
+
+
 class StrategyRouter:
     """Routes the events of each strategy's orders to it, in order, after the call that
     caused them; books each strategy's position from its fills as they happen."""
@@ -318,7 +322,8 @@ class StrategyRouter:
     def __init__(self, node: TradingNode, runner: StrategyRunner) -> None:
         self.node, self.runner = node, runner
         self._by_strategy: dict[StrategyId, tuple[Strategy, NodeStrategyContext]] = {}
-        self._queue: deque[tuple[Strategy, NodeStrategyContext, Order, OrderEvent]] = deque()
+        # each event with its strategy, context and order (None: unknown when published)
+        self._queue: deque[tuple[_Route | None, OrderEvent]] = deque()
         self._draining = False
         node.bus.subscribe("events.order.*", self._on_order_event)
 
@@ -338,15 +343,20 @@ class StrategyRouter:
 
     def _on_order_event(self, event: OrderEvent) -> None:
         order = self.node.orders.registry.get(event.order_id)
-        if order is None:
+        if order is None:  # a new order's first event is published before it is registered
+            self._queue.append((None, event))  # (resolved when delivered)
             return
-        found = next((s for s in self._by_strategy.values() if s[1].owns(order)), None)
-        if found is None:
+        route = self._route(order)
+        if route is None:
             return
-        strategy, context = found
         if isinstance(event, OrderFillEvent):
-            context.on_fill(event)
-        self._queue.append((strategy, context, order, event))
+            route[1].on_fill(event)
+        self._queue.append((route, event))
+
+    def _route(self, order: Order) -> _Route | None:
+        """The strategy that owns ``order``, its context, and the order."""
+        found = next((s for s in self._by_strategy.values() if s[1].owns(order)), None)
+        return None if found is None else (*found, order)
 
     def drain(self) -> None:
         """Deliver the queued events (re-entrant calls return at once)."""
@@ -355,7 +365,13 @@ class StrategyRouter:
         self._draining = True
         try:
             while self._queue:
-                strategy, context, order, event = self._queue.popleft()
+                route, event = self._queue.popleft()
+                if route is None:
+                    order = self.node.orders.registry.get(event.order_id)
+                    route = None if order is None else self._route(order)
+                    if route is None:
+                        continue
+                strategy, context, order = route
                 self.runner.on_order_event(strategy, event)
                 context.after_event(order, event)
         finally:

@@ -41,11 +41,15 @@ def instrument_id_of(symbol: str) -> InstrumentId:
 class _Track:
     """Per-instrument evaluator, ATRs and trade bookkeeping for the rules' position state."""
 
-    def __init__(self, document: StrategyDocument, atr_periods: set[int]) -> None:
+    def __init__(
+        self, document: StrategyDocument, atr_periods: set[int], side: OrderSide | None
+    ) -> None:
         self.evaluator = RuleEvaluator(document)
         self.atrs = {period: INDICATORS["atr"].create(period=period) for period in atr_periods}
         self.bars_in_trade = 0
         self.entry_price: Decimal | None = None
+        self.side = side  # of the latest entry: its fills give the entry price
+        self.reversal: OrderSide | None = None  # the side to enter on the bar after a close
 
     def update_atrs(self, bar: Bar) -> None:
         for atr in self.atrs.values():
@@ -63,33 +67,35 @@ class _Track:
         return None if value is None or value != value else Decimal(repr(value))
 
 
+# (enter, exit) -> the side ``both`` is to hold; both rules or neither: no change
+_WANTED = {(True, False): OrderSide.BUY, (False, True): OrderSide.SELL}
+_SIGNAL_OF = {OrderSide.BUY: SignalType.BUY, OrderSide.SELL: SignalType.SELL}
+
+
 class RuleStrategy(Strategy):
     """Emits an entry signal (with its stop, target and sizing) when flat and the entry
     rules hold, and a CLOSE signal on the exit rules or after ``max_bars_in_trade``; the
-    signal pipeline trades them."""
+    signal pipeline trades them. With ``direction: both`` it stops and reverses: long
+    on the entry rules, short on the exit rules (a CLOSE, then the entry on the next bar)."""
 
     def __init__(
         self, context: StrategyContext, document: StrategyDocument, *, name: str | None = None
     ) -> None:
         super().__init__(context, name=name or document.name)
         risk = document.risk
-        if risk.direction is Direction.BOTH:
-            raise ValidationError(
-                "risk_parameters.direction",
-                "'both' is not supported by RuleStrategy (one entry rule gives one side); "
-                "use long_only or short_only",
-            )
         if isinstance(risk.sizing, CappedKelly) and kelly_fraction(risk.sizing) <= 0:
             raise ValidationError(
                 "risk_parameters.sizing.kelly",
                 "the win rate and payoff ratio give no edge: the strategy would never trade",
             )
         self.document = document
-        self.entry_side = OrderSide.BUY if risk.direction is Direction.LONG_ONLY else OrderSide.SELL
+        self.reverses = risk.direction is Direction.BOTH
+        one_side = {Direction.LONG_ONLY: OrderSide.BUY, Direction.SHORT_ONLY: OrderSide.SELL}
+        side = one_side.get(risk.direction)
         periods = atr_periods(risk.sizing, [risk.stop_loss, risk.take_profit, risk.trailing_stop])
         self._atr_period = risk.sizing.atr_period if isinstance(risk.sizing, RiskPerTrade) else 14
         self._tracks = {
-            instrument_id_of(s): _Track(document, periods) for s in document.instruments
+            instrument_id_of(s): _Track(document, periods, side) for s in document.instruments
         }
 
     def on_bar(self, bar: Bar) -> None:
@@ -97,6 +103,7 @@ class RuleStrategy(Strategy):
         track = self._tracks.get(bar.instrument_id)
         if track is None:
             return
+        pending, track.reversal = track.reversal, None  # a reversal waits one bar only
         if track.atrs:
             track.update_atrs(bar)
         held = self._context.position(bar.instrument_id)  # (the hot path: no detour)
@@ -113,23 +120,48 @@ class RuleStrategy(Strategy):
         decision = track.evaluator.on_bar(
             bar.open, bar.high, bar.low, bar.close, bar.volume, state, bar.timestamp
         )
-        if not held:
-            if decision.enter:
-                self._enter(bar, track)
+        if self.reverses:
+            wanted = _WANTED.get((decision.enter, decision.exit))
+            self._stop_and_reverse(bar, track, held, wanted, pending)
+        elif not held:
+            if decision.enter and track.side is not None:
+                self._enter(bar, track, track.side)
         elif decision.exit or self._held_too_long(track):
             self.emit_signal(bar.instrument_id, SignalType.CLOSE)
 
-    def _enter(self, bar: Bar, track: _Track) -> None:
-        """The entry signal; none when the sizing, stop or target needs an ATR not ready yet
-        (never enter without the protection the document asks for)."""
-        risk, side, close = self.document.risk, self.entry_side, bar.close
+    def _stop_and_reverse(
+        self,
+        bar: Bar,
+        track: _Track,
+        held: Decimal,
+        wanted: OrderSide | None,
+        pending: OrderSide | None,
+    ) -> None:
+        """``both``: hold the side the rules want. From the other side, a CLOSE signal now
+        and the entry on the next bar, when flat (unless that bar's rules want otherwise)."""
+        if not held:
+            side = wanted or pending
+            if side is not None:
+                self._enter(bar, track, side)
+        elif wanted is not None and wanted is not (OrderSide.BUY if held > 0 else OrderSide.SELL):
+            self.emit_signal(bar.instrument_id, SignalType.CLOSE)
+            track.reversal = wanted
+        elif self._held_too_long(track):
+            self.emit_signal(bar.instrument_id, SignalType.CLOSE)
+
+    def _enter(self, bar: Bar, track: _Track, side: OrderSide) -> None:
+        """The entry signal on ``side``, its stop and target on that side of the close; none
+        when the sizing, stop or target needs an ATR not ready yet, or a fixed level lies
+        on the wrong side (never enter without the protection the document asks for)."""
+        risk, close = self.document.risk, bar.close
 
         def level(chosen: Level | None, target: bool) -> tuple[bool, Decimal | None]:
             if chosen is None:
                 return True, None
             period = getattr(chosen, "period", self._atr_period)
             price = level_price(chosen, side, close, track.atr(period), target=target)
-            return price is not None and price > 0, price
+            above = (side is OrderSide.BUY) == target  # a long's target and a short's stop
+            return price is not None and price > 0 and (price > close) == above, price
 
         stop_ok, stop = level(risk.stop_loss, False)
         target_ok, target = level(risk.take_profit, True)
@@ -144,9 +176,11 @@ class RuleStrategy(Strategy):
             or (risk.trailing_stop and trailing is None)
         ):
             return
-        kind = SignalType.BUY if side is OrderSide.BUY else SignalType.SELL
         terms = SignalTerms(sizer=sizer, trailing_stop=trailing)
-        self.emit_signal(bar.instrument_id, kind, stop_loss=stop, take_profit=target, terms=terms)
+        self.emit_signal(
+            bar.instrument_id, _SIGNAL_OF[side], stop_loss=stop, take_profit=target, terms=terms
+        )
+        track.side = side
         track.entry_price = close  # the reference until the entry's fill says otherwise
 
     def _held_too_long(self, track: _Track) -> bool:
@@ -154,7 +188,7 @@ class RuleStrategy(Strategy):
         return limit is not None and track.bars_in_trade >= limit
 
     def on_fill(self, fill: OrderFillEvent) -> None:
-        """Use the fill's average price as the entry for unrealized P&L."""
+        """Use the entry fill's average price as the entry for unrealized P&L."""
         track = self._tracks.get(fill.instrument_id)
-        if track is not None and fill.side is self.entry_side:
+        if track is not None and fill.side is track.side:
             track.entry_price = fill.average_fill_price

@@ -45,7 +45,7 @@ def bar(close: float, i: int, instrument: InstrumentId = X) -> Bar:
 
 
 def document(
-    entry: Any, exit_: Any = None, sizing: Any = None, direction: str = "long_only"
+    entry: Any, exit_: Any = None, sizing: Any = None, direction: str = "long_only", **risk: Any
 ) -> Any:
     data: dict[str, Any] = {
         "name": "t",
@@ -56,6 +56,7 @@ def document(
         "risk_parameters": {
             "direction": direction,
             "sizing": sizing or {"fixed_quantity": "3"},
+            **risk,
         },
     }
     if exit_ is not None:
@@ -146,9 +147,79 @@ def test_a_kelly_sizing_without_an_edge_is_refused_with_a_message() -> None:
     assert info.value.field == "risk_parameters.sizing.kelly"
 
 
-def test_direction_both_is_rejected_with_a_message() -> None:
-    with pytest.raises(ValidationError, match="'both' is not supported"):
-        RuleStrategy(FakeStrategyContext(), document(ABOVE_10, direction="both"))
+UP_10 = {"crosses_above": [{"field": "close"}, 10]}
+DOWN_10 = {"crosses_below": [{"field": "close"}, 10]}
+UP_DOWN_UP = [9, 11, 12, 9, 8, 11, 12]  # crosses 10 upward on bar 1, down on 3, up on 5
+BUY, SELL, CLOSE = SignalType.BUY, SignalType.SELL, SignalType.CLOSE
+
+
+@pytest.mark.parametrize(
+    ("direction", "kinds", "held"),
+    [
+        ("both", [BUY, CLOSE, SELL, CLOSE, BUY], 3),
+        ("long_only", [BUY, CLOSE, BUY], 3),
+        ("short_only", [SELL, CLOSE], 0),  # short on the down-cross, out on the up-cross
+    ],
+)
+def test_both_stops_and_reverses_on_the_crosses_one_sided_directions_do_not(
+    direction: str, kinds: list[SignalType], held: int
+) -> None:
+    ctx = FakeStrategyContext()
+    exit_ = DOWN_10 if direction != "short_only" else UP_10
+    entry = UP_10 if direction != "short_only" else DOWN_10
+    run(RuleStrategy(ctx, document(entry, exit_, direction=direction)), UP_DOWN_UP)
+    assert [s.signal_type for s in ctx.signals] == kinds
+    assert ctx.position(X) == held
+
+
+def test_both_closes_the_long_then_enters_short_with_levels_on_the_short_side() -> None:
+    ctx = FakeStrategyContext()
+    levels = {"stop_loss": {"percent": "2"}, "take_profit": {"percent": "4"}}
+    run(RuleStrategy(ctx, document(UP_10, DOWN_10, direction="both", **levels)), UP_DOWN_UP[:5])
+    # long on 11 (bar 1); closed on 9 (bar 3); short on the next bar's close, 8
+    assert [s.signal_type for s in ctx.signals] == [BUY, CLOSE, SELL]
+    assert ctx.entries == [(X, OrderSide.BUY, Decimal(3)), (X, OrderSide.SELL, Decimal(3))]
+    assert ctx.closed == [X] and ctx.position(X) == Decimal(-3)
+    long, short = ctx.signals[0].levels, ctx.signals[2].levels
+    assert (long["stop_loss"], long["take_profit"]) == (Decimal("10.78"), Decimal("11.44"))
+    assert (short["stop_loss"], short["take_profit"]) == (Decimal("8.16"), Decimal("7.68"))
+
+
+def test_a_reversal_enters_on_the_next_bar_once_flat_and_only_then() -> None:
+    ctx = FakeStrategyContext(fill_market_orders=False, positions={X: Decimal(3)})  # long
+    runner = StrategyRunner([RuleStrategy(ctx, document(UP_10, DOWN_10, direction="both"))])
+    runner.start()
+    for i, close in enumerate([11, 9]):
+        runner.on_bar(bar(close, i))
+    assert [s.signal_type for s in ctx.signals] == [CLOSE]  # the down-cross: out first
+    ctx.positions[X] = Decimal(0)  # the close filled
+    runner.on_bar(bar(8, 2))
+    assert [s.signal_type for s in ctx.signals] == [CLOSE, SELL]
+    ctx.positions[X] = Decimal(-3)  # short; this time the close is slow to fill
+    for i, close in enumerate([11, 12], start=3):
+        runner.on_bar(bar(close, i))
+    ctx.positions[X] = Decimal(0)
+    runner.on_bar(bar(13, 5))
+    assert [s.signal_type for s in ctx.signals] == [CLOSE, SELL, CLOSE]  # no stale entry
+
+
+def test_both_keeps_position_filters_and_a_fixed_level_only_fits_one_side() -> None:
+    entry = {"all": [ABOVE_10, {"position": "flat"}]}
+    ctx = FakeStrategyContext()
+    run(RuleStrategy(ctx, document(entry, BELOW_5, direction="both")), [11, 12, 4, 4, 12])
+    # long on 11; on 12 long already; out on 4, short on the next 4; on 12 short: held
+    assert [s.signal_type for s in ctx.signals] == [BUY, CLOSE, SELL]
+    fixed = document(UP_10, DOWN_10, direction="both", stop_loss={"price": "8"})
+    ctx = FakeStrategyContext()
+    run(RuleStrategy(ctx, fixed), UP_DOWN_UP[:5])
+    assert [s.signal_type for s in ctx.signals] == [BUY, CLOSE]  # a stop at 8 is no short's
+
+
+def test_both_leaves_without_reversing_after_max_bars_in_trade() -> None:
+    doc = document(UP_10, DOWN_10, direction="both", max_bars_in_trade=2)
+    ctx = FakeStrategyContext()
+    run(RuleStrategy(ctx, doc), [9, 11, 12, 13])
+    assert [s.signal_type for s in ctx.signals] == [BUY, CLOSE] and ctx.position(X) == 0
 
 
 def test_instrument_ids_follow_the_document_symbols() -> None:
@@ -177,14 +248,14 @@ def test_max_bars_in_trade_closes_the_position() -> None:
     assert ctx.closed == [X]  # entered on bar 0, held 3 bars by bar 3
 
 
-def fill_at(price: str) -> OrderFilled:
+def fill_at(price: str, side: OrderSide = OrderSide.BUY) -> OrderFilled:
     return OrderFilled(
         event_id=EventId.new(),
         occurred_at=T0,
         order_id=OrderId.new(),
         portfolio_id=PortfolioId.new(),
         instrument_id=X,
-        side=OrderSide.BUY,
+        side=side,
         trade_id=TradeId.new(),
         exchange_trade_id=VenueTradeId("t"),
         fill_quantity=Decimal(3),
