@@ -4,7 +4,8 @@ Fills apply exactly once, keyed by the venue's trade id (duplicates and replays 
 nothing); a status never moves an order backwards (a stale snapshot cannot undo a newer
 fill). A command that failed to arrive is sent again after a backoff; one whose outcome
 is unclear stays in flight until a targeted query (:meth:`ReportHandling.resolve_in_flight`)
-finds it at the venue, or, after a grace window, does not.
+finds it at the venue, or, after a grace window, does not. When an order ends while a
+cancel-replace waits on it, the order manager hears of it (``original_finished``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _DONE = {ExecType.CANCELLED: "cancelled", ExecType.EXPIRED: "expired"}
 _TRADE = ExecType.TRADE
 _NEW = ExecType.NEW
 _REPLACED = ExecType.REPLACED
+_EXPIRED = ExecType.EXPIRED
 _FILLED = OrderStatus.FILLED
 _PENDING = OrderStatus.PENDING
 # Which in-flight command a report of each kind answers (see ``_settle``).
@@ -96,6 +98,10 @@ class ReportHandling:
     def cancel_requested(self, order: Order, reason: str) -> None:
         """Remember why we asked to cancel ``order``; its CANCELLED report will say so."""
         self._cancel_reasons[order] = reason
+
+    def awaiting(self, order: Order, command: str) -> bool:
+        """Whether a ``command`` (``"CancelOrder"``, say) for ``order`` awaits its answer."""
+        return (order, command) in self._in_flight
 
     def unclear_orders(self) -> list[Order]:
         """Orders with a command whose outcome the venue has not made clear yet."""
@@ -189,6 +195,9 @@ class ReportHandling:
             if not order.is_open:
                 self._cancel_reasons.pop(order, None)
                 m.registry.finished(order)
+                if m.replacing:  # a cancel-replace may wait on this order's end
+                    cancelled = order.status is OrderStatus.CANCELLED and kind is not _EXPIRED
+                    m.original_finished(order, cancelled)
 
     def _fill(self, order: Order, r: ExecutionReport) -> None:
         m = self.manager
@@ -238,6 +247,8 @@ class ReportHandling:
         if status is _FILLED:
             self._cancel_reasons.pop(order, None)
             m.registry.finished(order)
+            if m.replacing:  # filled before its cancel: no replacement
+                m.original_finished(order, False)
 
     def _acknowledged(self, order: Order, r: ExecutionReport) -> list[DomainEvent]:
         """The first report with the venue's order id acknowledges the order (and a report
@@ -333,6 +344,8 @@ class ReportHandling:
         )
         m.record([], [order], [event])
         m.registry.finished(order)
+        if m.replacing:  # lost, not a confirmed cancel: no replacement
+            m.original_finished(order, False)
 
     def _reject(self, order: Order, reason: str) -> None:
         m = self.manager
@@ -343,6 +356,8 @@ class ReportHandling:
         )
         m.record([], [order], [event])
         m.registry.finished(order)
+        if m.replacing:
+            m.original_finished(order, False)
 
     async def resolve_in_flight(self) -> int:
         """Ask the venue about every unclear submit; returns how many are still unclear.

@@ -6,7 +6,8 @@ their outcomes arrive through the report handler, in the venue's order, as
 :class:`ExecutionReport` objects (a new order rejected is an ExecutionReport
 with ``exec_type`` REJECTED) or, for a refused cancel or amend, as
 :class:`CommandRejected`. Queries are ``async`` because a real venue
-answers over the network.
+answers over the network. What a venue can do beyond the protocol's minimum is
+declared in :class:`VenueCapabilities` (see :func:`capabilities_of`).
 """
 
 from __future__ import annotations
@@ -189,13 +190,35 @@ class VenuePosition:
     average_price: Decimal | None
 
 
+@dataclass(frozen=True, slots=True)
+class VenueCapabilities:
+    """What a venue can do beyond submit and cancel.
+
+    An adapter declares it as a ``capabilities`` attribute; one that declares nothing
+    has the defaults. ``amend``: the venue changes a working order in place; without it
+    the order manager amends by cancel-replace (docs/order-management.md).
+    """
+
+    amend: bool = True
+
+
+DEFAULT_CAPABILITIES = VenueCapabilities()
+
+
+def capabilities_of(venue: object) -> VenueCapabilities:
+    """The capabilities ``venue`` declares, or the defaults when it declares none."""
+    declared = getattr(venue, "capabilities", None)
+    return declared if isinstance(declared, VenueCapabilities) else DEFAULT_CAPABILITIES
+
+
 ReportHandler = Callable[[VenueReport], object]  # whatever a handler returns is ignored
 MarketDataHandler = Callable[[MarketData], object]
 
 
 @runtime_checkable
 class VenueAdapter(Protocol):
-    """A place to trade. Every venue adapter implements exactly this."""
+    """A place to trade. Every venue adapter implements exactly this (and may declare
+    its :class:`VenueCapabilities` as ``capabilities``)."""
 
     @property
     def venue(self) -> str:
@@ -255,6 +278,8 @@ __all__ = [
     "ReportHandler",
     "SubmitOrder",
     "VenueAdapter",
+    "VenueCapabilities",
     "VenuePosition",
     "VenueReport",
+    "capabilities_of",
 ]

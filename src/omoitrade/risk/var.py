@@ -1,7 +1,11 @@
 """Exposure report and one-day Value-at-Risk (historical and parametric) per portfolio.
 
 Inside, the analytics run on numpy floats; amounts enter and leave as Decimals.
-VaR is a positive loss amount in the portfolio's quote currency:
+Values are in the portfolio's base currency: a view that is a :class:`CurrencyView`
+converts each instrument's ``quantity * price`` from its quote currency at the latest
+rate (as the ledger values equity), and a missing rate raises :class:`RiskDataMissing`;
+a view that knows no currencies is taken to hold one currency. VaR is a positive loss
+amount in that currency:
 
 - historical: the one-day P&L series is ``sum_i exposure_i * return_i[t]``; VaR at
   confidence ``c`` is minus the ``k``-th worst P&L, ``k = ceil(n * (1 - c))``;
@@ -12,17 +16,18 @@ VaR is a positive loss amount in the portfolio's quote currency:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from statistics import NormalDist
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from omoitrade.core.errors import ValidationError
+from omoitrade.core.errors import OmoiError, ValidationError
 from omoitrade.model.enums import OrderSide
 from omoitrade.model.identifiers import InstrumentId, PortfolioId
 from omoitrade.model.money import ZERO
@@ -33,6 +38,54 @@ CONFIDENCES = (Decimal("0.95"), Decimal("0.99"))
 _CENT = Decimal("0.01")
 
 
+@runtime_checkable
+class CurrencyView(Protocol):
+    """What a :class:`RiskView` also answers when its instruments are quoted in several
+    currencies: the runtime's view answers from the ledger and its FX rates."""
+
+    def base_currency(self, portfolio_id: PortfolioId) -> str: ...
+
+    def quote_currency(self, instrument_id: InstrumentId) -> str | None:
+        """The instrument's quote currency; None when the instrument is not known."""
+        ...
+
+    def convert(self, amount: Decimal, from_currency: str, to_currency: str) -> Decimal:
+        """``amount`` at the latest rate; raises (an OmoiError) when no rate is known."""
+        ...
+
+
+Valuation = Callable[[InstrumentId, Decimal], Decimal]
+
+
+def _same(_: InstrumentId, value: Decimal) -> Decimal:
+    return value
+
+
+def base_valuation(view: RiskView, portfolio_id: PortfolioId) -> Valuation:
+    """A value in an instrument's quote currency -> in the portfolio's base currency.
+
+    Fails closed: an unknown quote currency or a missing rate raises RiskDataMissing.
+    """
+    if not isinstance(view, CurrencyView):
+        return _same
+    base = view.base_currency(portfolio_id)
+
+    def in_base(instrument_id: InstrumentId, value: Decimal) -> Decimal:
+        quote = view.quote_currency(instrument_id)
+        if quote is None:
+            raise RiskDataMissing(f"no quote currency known for {instrument_id}")
+        if quote == base:
+            return value
+        try:
+            return view.convert(value, quote, base)
+        except OmoiError as error:
+            raise RiskDataMissing(
+                f"cannot value {instrument_id} in {base} (quoted in {quote}): {error}"
+            ) from error
+
+    return in_base
+
+
 class VarMethod(StrEnum):
     HISTORICAL = "HISTORICAL"
     PARAMETRIC = "PARAMETRIC"
@@ -40,7 +93,8 @@ class VarMethod(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class InstrumentExposure:
-    """One instrument: signed position, its value, and what working orders could add."""
+    """One instrument: signed position, its price (quote currency), its value (base
+    currency), and what working orders could add."""
 
     instrument_id: InstrumentId
     quantity: Decimal
@@ -52,7 +106,8 @@ class InstrumentExposure:
 
 @dataclass(frozen=True, slots=True)
 class ExposureReport:
-    """A portfolio's exposure at reference prices (``net`` = long - short)."""
+    """A portfolio's exposure at reference prices, in its base currency
+    (``net`` = long - short)."""
 
     portfolio_id: PortfolioId
     at: datetime
@@ -70,7 +125,9 @@ class ExposureReport:
 
 
 def exposure_report(view: RiskView, portfolio_id: PortfolioId, at: datetime) -> ExposureReport:
-    """Positions and working orders per instrument; an unpriced instrument raises."""
+    """Positions and working orders per instrument; an unpriced instrument, or one whose
+    value cannot be converted to the base currency, raises RiskDataMissing."""
+    in_base = base_valuation(view, portfolio_id)
     positions = view.positions(portfolio_id)
     working: dict[InstrumentId, list[Decimal]] = {}
     for order in view.working_orders(portfolio_id):
@@ -83,7 +140,8 @@ def exposure_report(view: RiskView, portfolio_id: PortfolioId, at: datetime) -> 
             raise RiskDataMissing(f"no reference price for {instrument_id}")
         quantity = positions.get(instrument_id, ZERO)
         buy, sell = working.get(instrument_id, [ZERO, ZERO])
-        rows.append(InstrumentExposure(instrument_id, quantity, price, quantity * price, buy, sell))
+        value = in_base(instrument_id, quantity * price)
+        rows.append(InstrumentExposure(instrument_id, quantity, price, value, buy, sell))
     long = sum((r.value for r in rows if r.value > 0), ZERO)
     short = -sum((r.value for r in rows if r.value < 0), ZERO)
     return ExposureReport(portfolio_id, at, tuple(rows), long, short)
@@ -169,7 +227,9 @@ def portfolio_var(
     returns: Mapping[InstrumentId, Sequence[float]],
     confidences: Sequence[Decimal] = CONFIDENCES,
 ) -> VarReport:
-    """Both methods at each confidence, on the positions valued at reference prices."""
+    """Both methods at each confidence, on the positions valued at reference prices in
+    the base currency (see :func:`base_valuation`)."""
+    in_base = base_valuation(view, portfolio_id)
     exposures: dict[InstrumentId, Decimal] = {}
     for instrument_id, quantity in view.positions(portfolio_id).items():
         if quantity == 0:
@@ -177,7 +237,7 @@ def portfolio_var(
         price = view.reference_price(instrument_id)
         if price is None:
             raise RiskDataMissing(f"no reference price for {instrument_id}")
-        exposures[instrument_id] = quantity * price
+        exposures[instrument_id] = in_base(instrument_id, quantity * price)
     values = {}
     for confidence in confidences:
         values[(VarMethod.HISTORICAL, confidence)] = historical_var(exposures, returns, confidence)

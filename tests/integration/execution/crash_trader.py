@@ -5,6 +5,9 @@ the simulated exchange service, then submits a seeded stream of orders ``c0``, `
 (each order's fields depend only on the seed and its number, so a restart resubmits the
 same order under the same id), printing ``RETURNED <cid>`` once each submit has returned.
 It resumes at the last order its journal holds: idempotency makes resubmitting it safe.
+When done, it starts a second node on the same database, as a restart would (its ledger
+rebuilt from the event store alone, nothing sent), and prints that ledger's positions as
+``POSITION <instrument> <signed quantity>``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from omoitrade.execution.order_requests import OrderRequest
 from omoitrade.model import Organization, Portfolio
 from omoitrade.model.enums import OrderSide, OrderType
 from omoitrade.model.events import DomainEvent
-from omoitrade.model.identifiers import AccountId, ClientOrderId, OrganizationId, PortfolioId
+from omoitrade.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    InstrumentId,
+    OrganizationId,
+    PortfolioId,
+)
+from omoitrade.model.instruments import Instrument
 from omoitrade.runtime.trading_node import PortfolioSetup, TradingNode
 from omoitrade.store import Database
 from omoitrade.store.migrate import upgrade
@@ -91,6 +101,23 @@ def history(database: Database) -> list[DomainEvent]:
         after = batch[-1].sequence
 
 
+def rebuilt_positions(
+    database: Database, clock: LiveClock, portfolio: Portfolio, instruments: list[Instrument]
+) -> dict[InstrumentId, Decimal]:
+    """The positions of a node started afresh on ``database``: its ledger rebuilt from the
+    event store, as on a restart (no venue: nothing is sent or reconciled)."""
+    node = TradingNode(
+        clock=clock,
+        bus=MessageBus(),
+        journal=SqlOrderJournal(database),
+        venues={},
+        instruments=instruments,
+        portfolios=[PortfolioSetup(portfolio, ACCOUNT)],
+    )
+    node.restore(history(database))
+    return dict(node.ledger.signed_quantities(portfolio.id))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -137,6 +164,10 @@ def main() -> None:
                 node.orders.cancel(portfolio.id, older.client_order_id, "crash test")
     results = asyncio.run(node.reconcile())
     print(f"DONE {sum(len(r.discrepancies) for r in results)}", flush=True)
+    for instrument_id, quantity in rebuilt_positions(
+        database, clock, portfolio, instruments
+    ).items():
+        print(f"POSITION {instrument_id} {quantity}", flush=True)
     database.dispose()
 
 

@@ -4,8 +4,9 @@ The simulated exchange runs as its own service (own process, own database file).
 trading process (``crash_trader.py``) submits a seeded stream of orders against it and is
 killed with SIGKILL several times at random moments, then restarted; each start rebuilds
 its books and reconciles. At the end: every order whose submit had returned is in the
-journal; no client order id reached the venue twice; our positions equal the venue's;
-nothing is REJECTED without a reason.
+journal; no client order id reached the venue twice; the positions of a node restarted
+on the journal (its ledger rebuilt from the event store) equal the venue's, and so do
+the journal's trades; nothing is REJECTED without a reason.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ class Trader:
     def returned(self) -> list[str]:
         return [line.split()[1] for line in self.lines if line.startswith("RETURNED")]
 
+    def ledger_positions(self) -> dict[str, Decimal]:
+        """The ``POSITION <instrument> <quantity>`` lines of the restarted node's ledger."""
+        rows = (line.split() for line in self.lines if line.startswith("POSITION "))
+        return {instrument: Decimal(quantity) for _, instrument, quantity in rows}
+
 
 def provide_liquidity(url: str) -> None:
     """Open the trader's account, and rest deep orders on both sides of BTC/USD."""
@@ -133,17 +139,22 @@ def test_a_trader_killed_at_random_moments_loses_and_doubles_nothing(
             if order.status is OrderStatus.REJECTED:
                 assert order.reject_reason, f"{order.client_order_id} rejected without a reason"
 
-        ours: dict[object, Decimal] = {}
+        theirs = {
+            str(p.instrument_id): p.quantity
+            for p in asyncio.run(venue.positions(AccountId("trader")))
+            if p.quantity
+        }
+        venue.close()
+        assert theirs, "the run traded: there are positions to compare"
+        ledger = {k: v for k, v in last.ledger_positions().items() if v}
+        assert ledger == theirs, "the restarted node's ledger holds what the venue holds"
+
+        ours: dict[str, Decimal] = {}
         sides = {o.id: o.side for o in orders}
         for trade in trades:
             sign = 1 if sides[trade.order_id] is OrderSide.BUY else -1
-            ours[trade.instrument_id] = (
-                ours.get(trade.instrument_id, Decimal(0)) + sign * trade.quantity
-            )
-        theirs = {
-            p.instrument_id: p.quantity for p in asyncio.run(venue.positions(AccountId("trader")))
-        }
-        venue.close()
-        assert {k: v for k, v in ours.items() if v} == {k: v for k, v in theirs.items() if v}
+            key = str(trade.instrument_id)
+            ours[key] = ours.get(key, Decimal(0)) + sign * trade.quantity
+        assert {k: v for k, v in ours.items() if v} == theirs, "and so do the journal's trades"
     finally:
         service.stop()
