@@ -50,3 +50,18 @@ class RiskConfig:
             raise ValidationError(
                 "warning_threshold", "must be between 0 and 1", self.warning_threshold
             )
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    """The repeated-execution throttle: ``max_executions`` automated executions of one
+    strategy within ``window_ns`` disable it (see :class:`~omoitrade.risk.ExecutionThrottle`)."""
+
+    max_executions: int = 20
+    window_ns: int = 600 * SECOND_NS
+
+    def __post_init__(self) -> None:
+        if self.max_executions < 1:
+            raise ValidationError("max_executions", "must be at least 1", self.max_executions)
+        if self.window_ns <= 0:
+            raise ValidationError("window_ns", "must be greater than 0", self.window_ns)

@@ -20,6 +20,7 @@ from omoitrade.model.events import (
     DomainEvent,
     KillSwitchEngaged,
     KillSwitchReleased,
+    StrategyThrottled,
     TradingStateChanged,
 )
 from omoitrade.model.identifiers import InstrumentId, PortfolioId, StrategyId
@@ -69,6 +70,10 @@ _LOSS_CODES = {
     LimitType.MAX_DAILY_LOSS: ReasonCode.DAILY_LOSS,
     LimitType.MAX_DRAWDOWN: ReasonCode.DRAWDOWN,
 }
+# The measured limits whose value moves with prices alone (equity, or reference prices).
+_PRICED = frozenset(
+    {LimitType.MAX_DAILY_LOSS, LimitType.MAX_DRAWDOWN, LimitType.MAX_GROSS_EXPOSURE}
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -110,6 +115,7 @@ class RiskEngine:
         self._kill_switch = KillSwitch(self.states, clock)
         self._configs: dict[PortfolioId, RiskConfig] = {}
         self._limits: dict[PortfolioId, list[RiskLimit]] = {}
+        self._priced: set[PortfolioId] = set()  # portfolios with limits in _PRICED
         self._equity = EquityTracker()
         self._rates = OrderRateTracker()
         self._duplicates = DuplicateDetector()
@@ -130,10 +136,21 @@ class RiskEngine:
                     "limits", f"limit {row.id} belongs to portfolio {row.portfolio_id}", row.id
                 )
         self._limits[portfolio_id] = rows
+        if any(row.limit_type in _PRICED for row in rows):
+            self._priced.add(portfolio_id)
+        else:
+            self._priced.discard(portfolio_id)
         self._plans.pop(portfolio_id, None)
 
     def limits(self, portfolio_id: PortfolioId) -> list[RiskLimit]:
         return list(self._limits.get(portfolio_id, ()))
+
+    def has_price_limits(self, portfolio_id: PortfolioId | None = None) -> bool:
+        """Whether the portfolio (any portfolio, for None) has limits that a price move alone
+        changes (daily loss, drawdown, gross exposure): those to re-measure on marks. O(1)."""
+        if portfolio_id is None:
+            return bool(self._priced)
+        return portfolio_id in self._priced
 
     def set_config(self, portfolio_id: PortfolioId, config: RiskConfig) -> None:
         self._configs[portfolio_id] = config
@@ -451,13 +468,15 @@ class RiskEngine:
         return self._emit(self._kill_switch.release(user, reason))
 
     def restore(self, events: Iterable[DomainEvent]) -> None:
-        """Rebuild states and the kill switch from recorded events, oldest first; other
-        event types are ignored. Publishes nothing."""
+        """Rebuild states, the kill switch and the throttled strategies (with a throttle)
+        from recorded events, oldest first; other event types are ignored. Publishes nothing."""
         for event in events:
             if isinstance(event, TradingStateChanged):
                 self.states.apply(event.portfolio_id, TradingState(event.to_state))
             elif isinstance(event, KillSwitchEngaged | KillSwitchReleased):
                 self._kill_switch.replay(event)
+            elif isinstance(event, StrategyThrottled) and self.throttle is not None:
+                self.throttle.replay(event)
 
     # --- analytics ------------------------------------------------------------------------
     def exposure_report(self, portfolio_id: PortfolioId) -> ExposureReport:

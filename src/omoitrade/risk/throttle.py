@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections import deque
 
 from omoitrade.core.clock import Clock
-from omoitrade.core.errors import ValidationError
 from omoitrade.model.accounts import User
 from omoitrade.model.events import StrategyThrottled
 from omoitrade.model.identifiers import PortfolioId, StrategyId, parent_order_of
 from omoitrade.model.orders import Order
-from omoitrade.risk.config import SECOND_NS
+from omoitrade.risk.config import SECOND_NS, ThrottleConfig
 from omoitrade.risk.state import RESTRICT_ROLES, event_meta, require_role
 
 
@@ -105,17 +104,14 @@ class ExecutionThrottle:
     """Disables a strategy after ``max_executions`` automated executions within ``window_ns``.
 
     A disabled strategy stays disabled until :meth:`enable` is called by a user who may
-    trade (ADMIN, RISK_MANAGER or TRADER).
+    trade (ADMIN, RISK_MANAGER or TRADER); :meth:`replay` disables it again after a restart.
     """
 
     def __init__(self, clock: Clock, max_executions: int, window_ns: int) -> None:
-        if max_executions < 1:
-            raise ValidationError("max_executions", "must be at least 1", max_executions)
-        if window_ns <= 0:
-            raise ValidationError("window_ns", "must be greater than 0", window_ns)
+        settings = ThrottleConfig(max_executions, window_ns)  # checks them
         self._clock = clock
-        self.max_executions = max_executions
-        self.window_ns = window_ns
+        self.max_executions: int = settings.max_executions
+        self.window_ns: int = settings.window_ns
         self._executions: dict[StrategyId, deque[int]] = {}
         self._disabled: set[StrategyId] = set()
 
@@ -137,6 +133,10 @@ class ExecutionThrottle:
             executions=len(times),
             window_ns=self.window_ns,
         )
+
+    def replay(self, event: StrategyThrottled) -> None:
+        """Apply a recorded :class:`StrategyThrottled`: the strategy is disabled again."""
+        self._disabled.add(event.strategy_id)
 
     def enable(self, strategy_id: StrategyId, user: User) -> None:
         """Re-enable a throttled strategy; its execution count starts afresh."""

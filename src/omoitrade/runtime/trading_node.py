@@ -4,16 +4,20 @@ The only place that knows them all (they do not import each other): the risk eng
 judges each order through :class:`LedgerRiskView`; fills move the ledger and refresh the
 risk limits; a HALT (a breach's action, or the kill switch) cancels working orders, and a
 kill switch with ``flatten`` closes positions with market orders; quotes mark the ledger
-and give the reference prices. See docs/order-management.md.
+and give the reference prices, and price moves re-measure the limits that move with prices.
+Each order's strategy (its request's) is kept for the strategy throttle and P&L by strategy.
+See docs/order-management.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from itertools import count
+from typing import Any
 
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import Clock
@@ -29,10 +33,20 @@ from omoitrade.model.enums import OrderSide, OrderType, PositionSide
 from omoitrade.model.events import (
     DomainEvent,
     KillSwitchEngaged,
+    OrderCancelled,
+    OrderFilled,
     OrderFillEvent,
+    OrderRejected,
     TradingStateChanged,
 )
-from omoitrade.model.identifiers import AccountId, ClientOrderId, InstrumentId, PortfolioId
+from omoitrade.model.identifiers import (
+    AccountId,
+    ClientOrderId,
+    InstrumentId,
+    OrderId,
+    PortfolioId,
+    StrategyId,
+)
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.market_data import Quote, TradeTick
 from omoitrade.model.orders import Order
@@ -41,7 +55,15 @@ from omoitrade.model.risk import EquityMarks, RiskLimit
 from omoitrade.model.venue import MarketData, VenueAdapter
 from omoitrade.portfolio.ledger import PortfolioLedger
 from omoitrade.portfolio.reconciliation import Reconciler, ReconciliationResult
-from omoitrade.risk import APPROVED, RiskConfig, RiskDecision, RiskEngine, TradingState
+from omoitrade.risk import (
+    APPROVED,
+    ExecutionThrottle,
+    RiskConfig,
+    RiskDecision,
+    RiskEngine,
+    TradingState,
+)
+from omoitrade.risk.config import ThrottleConfig
 from omoitrade.store import Database
 
 FILL_TOPICS = "events.order.*filled"
@@ -62,6 +84,7 @@ class TradingNodeConfig:
     risk: RiskConfig = field(default_factory=RiskConfig)
     risk_snapshot_ns: int = 1_000_000_000  # how often the risk state is saved (and at once
     # on a warning or breach), when the node has a risk sink
+    throttle: ThrottleConfig | None = None  # the repeated-execution throttle; None: off
 
 
 # Saves the risk state that must outlive the process (e.g. to the store): the limit rows with
@@ -94,6 +117,44 @@ class LedgerRiskView:
         return self._node.ledger.equity(portfolio_id)
 
 
+class NodeOrderManager(OrderManager):
+    """The node's order manager: it also tells which strategy asked for the order being
+    judged (an :class:`Order` does not carry it; its :class:`OrderRequest` does)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._asking: dict[tuple[PortfolioId, ClientOrderId], StrategyId] = {}
+        super().__init__(**options)
+
+    def submit(self, request: OrderRequest) -> Order:
+        strategy_id = request.strategy_id
+        if strategy_id is None:
+            return super().submit(request)
+        key = (request.portfolio_id, request.client_order_id)
+        self._asking[key] = strategy_id
+        try:
+            return super().submit(request)
+        finally:
+            self._asking.pop(key, None)
+
+    def submit_many(self, requests: Sequence[OrderRequest]) -> list[Order]:
+        asking = {
+            (r.portfolio_id, r.client_order_id): r.strategy_id
+            for r in requests
+            if r.strategy_id is not None
+        }
+        self._asking.update(asking)
+        try:
+            return super().submit_many(requests)
+        finally:
+            for key in asking:
+                self._asking.pop(key, None)
+
+    def strategy_asking(self, order: Order) -> StrategyId | None:
+        """The strategy of the request ``order`` is being made from (during its submit)."""
+        asking = self._asking
+        return asking.get((order.portfolio_id, order.client_order_id)) if asking else None
+
+
 class TradingNode:
     """One trading process's core: see the module docstring."""
 
@@ -119,12 +180,23 @@ class TradingNode:
         self.ledger = PortfolioLedger(self.ids)
         for setup in portfolios:
             self.ledger.open_from(setup.portfolio)
-        self.risk = RiskEngine(LedgerRiskView(self), clock, bus, self.config.risk)
+        throttle = self.config.throttle
+        self.risk = RiskEngine(
+            LedgerRiskView(self),
+            clock,
+            bus,
+            self.config.risk,
+            throttle=None
+            if throttle is None
+            else ExecutionThrottle(clock, throttle.max_executions, throttle.window_ns),
+        )
         for setup in portfolios:
             self.risk.set_limits(setup.portfolio.id, setup.limits)
         self._flattening: set[ClientOrderId] = set()
         self._flatten_numbers = count(1)
-        self.orders = OrderManager(
+        # The strategy of each approved order still open (for the throttle and the ledger).
+        self._strategy_of: dict[OrderId, StrategyId] = {}
+        self.orders: NodeOrderManager = NodeOrderManager(
             clock=clock,
             bus=bus,
             journal=journal,
@@ -139,6 +211,8 @@ class TradingNode:
         self.journal = journal
         bus.subscribe("events.risk.*", self._persist, priority=100)  # stored before acted on
         bus.subscribe(FILL_TOPICS, self._on_fill)
+        bus.subscribe(OrderCancelled.topic, self._on_order_closed)
+        bus.subscribe(OrderRejected.topic, self._on_order_closed)
         bus.subscribe(TradingStateChanged.topic, self._on_trading_state)
         bus.subscribe(KillSwitchEngaged.topic, self._on_kill_switch)
         for venue in venues.values():
@@ -169,13 +243,14 @@ class TradingNode:
         self.risk.restore(risk_events)
 
     async def reconcile(self) -> list[ReconciliationResult]:
-        """Reconcile every portfolio with its venue (on start, and on demand)."""
+        """Reconcile every portfolio with each venue (on start, and on demand); positions
+        are compared per venue, in its instruments, after the missing fills are applied."""
         results = []
         venues = {self.instruments[i].exchange for i in self.instruments}
         for setup in self.portfolios.values():
             portfolio_id = setup.portfolio.id
-            positions = self.ledger.signed_quantities(portfolio_id)
             for code in sorted(venues):
+                positions = _PositionsLater(partial(self._venue_positions, portfolio_id, code))
                 reconciler = Reconciler(
                     self.clock,
                     self.bus,
@@ -188,6 +263,19 @@ class TradingNode:
                     await reconciler.reconcile(portfolio_id, setup.account_id, since, positions)
                 )
         return results
+
+    def _venue_positions(
+        self, portfolio_id: PortfolioId, venue: str
+    ) -> dict[InstrumentId, Decimal]:
+        """The portfolio's positions in the instruments of one venue, with the fills that
+        wait for a group commit applied."""
+        self.orders.flush()
+        instruments = self.instruments
+        return {
+            i: q
+            for i, q in self.ledger.signed_quantities(portfolio_id).items()
+            if instruments[i].exchange == venue
+        }
 
     def save_risk_state(self) -> None:
         """Hand the limit rows and equity marks, as they stand, to the risk sink."""
@@ -204,7 +292,10 @@ class TradingNode:
         if order.client_order_id in self._flattening:
             return None  # the kill switch's own closing orders pass the halt
         if before is None:
-            decision = self.risk.check_order(order)
+            strategy_id = self.orders.strategy_asking(order)
+            decision = self.risk.check_order(order, strategy_id)
+            if strategy_id is not None and decision.approved:
+                self._strategy_of[order.id] = strategy_id
         else:
             decision = self.risk.check_amend(
                 before, quantity=order.quantity, price=order.price, stop_price=order.stop_price
@@ -216,13 +307,26 @@ class TradingNode:
         self.journal.write([], [], [], [event])
 
     def _on_fill(self, event: OrderFillEvent) -> None:
-        self._apply_fill(event)
+        strategy_of = self._strategy_of
+        strategy_id = None
+        if strategy_of:
+            if isinstance(event, OrderFilled):  # the order is done
+                strategy_id = strategy_of.pop(event.order_id, None)
+            else:
+                strategy_id = strategy_of.get(event.order_id)
+        self._apply_fill(event, strategy_id)
         self.risk.update(event.portfolio_id)
+        if strategy_id is not None and event.filled_quantity == event.fill_quantity:
+            self.risk.record_execution(strategy_id)  # an automated order's first fill
 
-    def _apply_fill(self, event: OrderFillEvent) -> None:
+    def _on_order_closed(self, event: OrderCancelled | OrderRejected) -> None:
+        if self._strategy_of:
+            self._strategy_of.pop(event.order_id, None)
+
+    def _apply_fill(self, event: OrderFillEvent, strategy_id: StrategyId | None = None) -> None:
         instrument = self.instruments[event.instrument_id]
         publish = self.bus.publish
-        for change in self.ledger.apply_fill(event, instrument):
+        for change in self.ledger.apply_fill(event, instrument, strategy_id):
             publish(change.topic, change)  # for screens; positions rebuild from fills
         self.prices.setdefault(event.instrument_id, event.fill_price)
 
@@ -232,12 +336,24 @@ class TradingNode:
             self.mark_price(data.instrument_id, data.mid, data.timestamp)
         elif isinstance(data, TradeTick):
             self.prices[data.instrument_id] = data.price
+            if self.risk.has_price_limits():  # exposure moves with the reference price
+                self._remeasure(data.instrument_id)
 
     def mark_price(self, instrument_id: InstrumentId, price: Decimal, at: datetime) -> None:
         """``price`` is the instrument's market price now: the reference price of the risk
         checks, and the mark of its positions (a quote's mid; a backtest's bar price)."""
         self.prices[instrument_id] = price
         self.ledger.mark(instrument_id, price, at)
+        if self.risk.has_price_limits():  # (none: nothing more to do, as in backtests)
+            self._remeasure(instrument_id)
+
+    def _remeasure(self, instrument_id: InstrumentId) -> None:
+        """Re-measure the price-moved limits of the portfolios holding the instrument."""
+        risk = self.risk
+        holders = [book.portfolio_id for book in self.ledger.open_books(instrument_id)]
+        for portfolio_id in holders:
+            if risk.has_price_limits(portfolio_id):
+                risk.update(portfolio_id)
 
     def _on_trading_state(self, event: TradingStateChanged) -> None:
         if event.to_state != TradingState.HALTED:
@@ -295,6 +411,29 @@ def equity_marks_from_store(
     with database.transaction(write=False) as uow:
         found = {p: uow.equity_marks.get(p) for p in portfolio_ids}
     return {p: m for p, m in found.items() if m is not None}
+
+
+class _PositionsLater(Mapping[InstrumentId, Decimal]):
+    """Positions read when first looked at: a reconciliation compares them only after it
+    has applied the fills it found missing."""
+
+    def __init__(self, read: Callable[[], dict[InstrumentId, Decimal]]) -> None:
+        self._read = read
+        self._held: dict[InstrumentId, Decimal] | None = None
+
+    def _positions(self) -> dict[InstrumentId, Decimal]:
+        if self._held is None:
+            self._held = self._read()
+        return self._held
+
+    def __getitem__(self, instrument_id: InstrumentId) -> Decimal:
+        return self._positions()[instrument_id]
+
+    def __iter__(self) -> Iterator[InstrumentId]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())
 
 
 def _rejection(decision: RiskDecision) -> PreTradeRejection | None:

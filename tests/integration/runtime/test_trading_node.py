@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal as D
+from typing import Any
 
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import SimulatedClock
@@ -18,27 +20,43 @@ from omoitrade.model.enums import (
     PositionSide,
     UserRole,
 )
-from omoitrade.model.identifiers import AccountId, ClientOrderId
+from omoitrade.model.identifiers import AccountId, ClientOrderId, InstrumentId, StrategyId
+from omoitrade.model.instruments import Instrument
+from omoitrade.model.market_data import Quote
 from omoitrade.model.venue import SubmitOrder
 from omoitrade.risk import TradingState
 from omoitrade.runtime.trading_node import (
     PortfolioSetup,
     TradingNode,
+    TradingNodeConfig,
     equity_marks_from_store,
     risk_state_to_store,
 )
 from omoitrade.store import Database
 from omoitrade.testing import factories as f
+from omoitrade.testing.venues import FakeFlakyVenue
 from omoitrade.venues.sim.exchange import SimExchangeConfig, SimulatedExchange
 
 BTC = f.make_instrument()
+ETH = f.make_instrument(symbol="ETH/USD", base_currency="ETH", metadata={"venue_symbol": "ETHUSD"})
 ME, MAKER = AccountId("desk-1"), AccountId("maker")
 
 
 class World:
-    def __init__(self) -> None:
+    """A node trading BTC (and ``instruments``) on the simulated exchange, through a venue
+    that can be cut off (``self.venue``: each new node gets its own, the old one's is cut)."""
+
+    def __init__(
+        self,
+        *,
+        limits: Sequence[dict[str, Any]] = (),
+        config: TradingNodeConfig | None = None,
+        instruments: Sequence[Instrument] = (BTC,),
+    ) -> None:
         self.clock = SimulatedClock(int(f.T0.timestamp() * 1e9))
-        self.exchange = SimulatedExchange(self.clock, [BTC], SimExchangeConfig())
+        self.instruments = list(instruments)
+        self.config = config
+        self.exchange = SimulatedExchange(self.clock, self.instruments, SimExchangeConfig())
         self.exchange.open_account(ME, {"USD": D("1000000")})
         self.exchange.open_account(MAKER, {"USD": D("10000000"), "BTC": D("100")})
         organization = self.organization = f.make_organization()
@@ -57,19 +75,38 @@ class World:
                 limit_value=D("1"),
                 action_on_breach=BreachAction.ALERT,
             ),
+            *(f.make_risk_limit(self.portfolio.id, **spec) for spec in limits),
         ]
         self.journal = InMemoryOrderJournal()
+        self.venue: FakeFlakyVenue | None = None
         self.node = self.new_node()
         self.quote("41990.00", "42000.00")
 
     def new_node(self) -> TradingNode:
+        """A node on the world's journal (a restart: the last node hears no more reports)."""
+        if self.venue is not None:
+            self.venue.disconnect()
+        self.venue = FakeFlakyVenue(self.exchange)
         return TradingNode(
             clock=self.clock,
             bus=MessageBus(),
             journal=self.journal,
-            venues={"SIM": self.exchange},
-            instruments=[BTC],
+            venues={"SIM": self.venue},
+            instruments=self.instruments,
             portfolios=[PortfolioSetup(self.portfolio, ME, self.limits)],
+            config=self.config,
+        )
+
+    def published(self, pattern: str) -> list[Any]:
+        """What the node will publish on topics matching ``pattern`` from now on."""
+        seen: list[Any] = []
+        self.node.bus.subscribe(pattern, seen.append)
+        return seen
+
+    def mark(self, bid: str, ask: str, instrument: Instrument = BTC) -> None:
+        """A quote reaching the node (its venue's market data), not the exchange's book."""
+        self.node.on_market_data(
+            Quote(instrument.id, self.clock.utc_now(), D(bid), D(ask), D("1"), D("1"))
         )
 
     def quote(self, bid: str, ask: str) -> None:
@@ -87,17 +124,27 @@ class World:
             )
         self.clock.advance_by(1_000_000_000)  # the exchange publishes its book
 
-    def order(self, cid: str, side: OrderSide, qty: str, price: str | None = None) -> Order:
+    def order(
+        self,
+        cid: str,
+        side: OrderSide,
+        qty: str,
+        price: str | None = None,
+        *,
+        strategy: StrategyId | None = None,
+        instrument: InstrumentId = BTC.id,
+    ) -> Order:
         kind = OrderType.MARKET if price is None else OrderType.LIMIT
         return self.node.orders.submit(
             OrderRequest(
                 self.portfolio.id,
-                BTC.id,
+                instrument,
                 ClientOrderId(cid),
                 side,
                 kind,
                 D(qty),
                 price=None if price is None else D(price),
+                strategy_id=strategy,
             )
         )
 
@@ -194,3 +241,33 @@ def test_limit_rows_and_equity_marks_are_saved_and_restored(database: Database) 
     restarted = w.new_node()
     restarted.restore([], marks)
     assert restarted.risk.equity_marks(w.portfolio.id) == marks[w.portfolio.id]
+
+
+def test_the_arrival_price_of_an_order_is_the_mid_when_the_node_submits_it() -> None:
+    w = World()  # its book: 41990.00 / 42000.00
+    order = w.order("b1", OrderSide.BUY, "0.5")
+    report = w.node.orders.quality.order_report(order.id)
+    assert report.arrival_price == D("41995.00")
+    assert report.average_price == D("42000.00")
+    assert report.slippage_cost == D("2.5")  # half a spread on 0.5
+
+
+def test_a_quote_marks_the_unrealized_pnl_through_the_node() -> None:
+    w = World()
+    w.order("b1", OrderSide.BUY, "0.5")  # at 42000.00
+    w.mark("42990.00", "43010.00")
+    assert w.node.ledger.unrealized_pnl(w.portfolio.id) == D("500")
+    assert w.node.prices[BTC.id] == D("43000")
+
+
+def test_cancel_all_of_one_instrument_leaves_the_others_working() -> None:
+    w = World(instruments=(BTC, ETH))
+    w.mark("1999.00", "2001.00", ETH)  # a reference price for the ETH limit order
+    btc = w.order("b1", OrderSide.BUY, "0.1", "41000.00")
+    eth = w.order("e1", OrderSide.BUY, "1", "1990.00", instrument=ETH.id)
+    assert btc.is_open and eth.is_open
+    cancelled = w.node.orders.cancel_all(w.portfolio.id, ETH.id, reason="ETH only")
+    assert cancelled == [eth]
+    assert eth.status is OrderStatus.CANCELLED and eth.cancel_reason == "ETH only"
+    assert btc.status is OrderStatus.SUBMITTED
+    assert w.node.orders.open_orders(w.portfolio.id) == [btc]
