@@ -1,11 +1,12 @@
 """Backtest reports: one self-contained HTML file with interactive charts, and PNG charts.
 
 The HTML file embeds plotly.js (no network access needed to open it) and holds the
-metrics table, a price chart per instrument with the entries and exits, the equity and
-drawdown curves, a heat map of the monthly returns and the list of round trips. Its
-chart containers have fixed ids (``price-chart-1``, ``equity-chart``,
-``drawdown-chart``, ``monthly-returns-chart``; the trade table is ``trade-list``), so the
-same result gives the same file.
+metrics table, a price chart per instrument with the entries and exits (and the entry of
+a position still open at the end, which has no exit), the equity and drawdown curves, a
+heat map of the monthly returns and the list of round trips. Its chart containers have
+fixed ids (``price-chart-1``, ``equity-chart``, ``drawdown-chart``,
+``monthly-returns-chart``; the trade table is ``trade-list``), so the same result gives
+the same file.
 
 Curves longer than :data:`MAX_POINTS` points are downsampled for the charts (each
 bucket keeps its first, lowest, highest and last point, so peaks and troughs survive),
@@ -39,11 +40,13 @@ from omoitrade.backtest.trades import (
     IntArray,
     RoundTrip,
     bar_arrays,
+    round_trips,
     timestamps_ns,
 )
-from omoitrade.model.enums import PositionSide
+from omoitrade.model.enums import OrderSide, PositionSide
 from omoitrade.model.identifiers import InstrumentId
 from omoitrade.model.market_data import Bar
+from omoitrade.model.money import ZERO
 
 MAX_POINTS = 20_000
 MAX_CANDLES = 5_000
@@ -91,14 +94,33 @@ def _symbol(result: BacktestResult, instrument_id: InstrumentId) -> str:
     return result.instruments.get(instrument_id, str(instrument_id))
 
 
-def _ordered(result: BacktestResult, bars_by_instrument: Bars) -> list[tuple[str, BarArrays]]:
-    """Each instrument's symbol and bar columns, by symbol."""
-    items = [(_symbol(result, iid), bar_arrays(bars)) for iid, bars in bars_by_instrument.items()]
+def _ordered(
+    result: BacktestResult, bars_by_instrument: Bars
+) -> list[tuple[str, BarArrays, list[RoundTrip]]]:
+    """Each instrument's symbol, bar columns and round trips to mark, by symbol."""
+    items = []
+    for iid, given in bars_by_instrument.items():
+        symbol, bars = _symbol(result, iid), bar_arrays(given)
+        trips = [t for t in result.trades if t.symbol == symbol]
+        items.append((symbol, bars, trips + _still_open(result, iid, symbol, bars)))
     return sorted(items, key=lambda item: item[0])
 
 
-def _trips_of(result: BacktestResult, symbol: str) -> list[RoundTrip]:
-    return [t for t in result.trades if t.symbol == symbol]
+def _still_open(
+    result: BacktestResult, instrument_id: InstrumentId, symbol: str, bars: BarArrays
+) -> list[RoundTrip]:
+    """The position still open after the last fill as an open round trip, for its entry
+    to be marked (it has no exit); none when the results hold it already."""
+    fills = [f for f in result.fills if f.instrument_id == instrument_id]
+    held = sum((f.quantity if f.side is OrderSide.BUY else -f.quantity for f in fills), ZERO)
+    if not held or any(t.is_open and t.instrument_id == instrument_id for t in result.trades):
+        return []
+    trips = round_trips(fills, {instrument_id: bars}, {instrument_id: symbol}, include_open=True)
+    return [t for t in trips if t.is_open]
+
+
+def _entry_text(t: RoundTrip) -> str:
+    return f"{t.direction.value} {t.quantity} @ {t.entry_price}" + (" (open)" if t.is_open else "")
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -157,23 +179,24 @@ def _price_figure(
                     mode="markers",
                     name=f"{side.value.lower()} entry",
                     marker={"symbol": marker, "size": 10, "color": color},
-                    text=[f"{side.value} {t.quantity} @ {t.entry_price}" for t in entries],
+                    text=[_entry_text(t) for t in entries],
                     hoverinfo="x+text",
                 )
             )
-    if trips:
+    exits = [t for t in trips if not t.is_open]
+    if exits:
         figure.add_trace(
             go.Scatter(
-                x=_times(timestamps_ns(t.exit_time for t in trips)),
-                y=[float(t.exit_price) for t in trips],
+                x=_times(timestamps_ns(t.exit_time for t in exits)),
+                y=[float(t.exit_price) for t in exits],
                 mode="markers",
                 name="exit",
                 marker={
                     "symbol": "x",
                     "size": 9,
-                    "color": [_GREEN if t.pnl > 0 else _RED for t in trips],
+                    "color": [_GREEN if t.pnl > 0 else _RED for t in exits],
                 },
-                text=[f"exit {t.quantity} @ {t.exit_price}, P&L {t.pnl:.2f}" for t in trips],
+                text=[f"exit {t.quantity} @ {t.exit_price}, P&L {t.pnl:.2f}" for t in exits],
                 hoverinfo="x+text",
             )
         )
@@ -343,8 +366,8 @@ def render_html(result: BacktestResult, bars_by_instrument: Bars) -> str:
         _metrics_table(result),
     ]
     downsampled = False
-    for number, (symbol, bars) in enumerate(_ordered(result, bars_by_instrument), start=1):
-        figure, cut = _price_figure(symbol, bars, _trips_of(result, symbol))
+    for number, (symbol, bars, trips) in enumerate(_ordered(result, bars_by_instrument), start=1):
+        figure, cut = _price_figure(symbol, bars, trips)
         downsampled |= cut
         sections.append(f"<h2>{html.escape(symbol)}</h2>")
         sections.append(_div(figure, f"price-chart-{number}", 480))
@@ -412,9 +435,9 @@ def write_png(
     folder.mkdir(parents=True, exist_ok=True)
     written = [_equity_png(result, folder / "equity_drawdown.png")]
     taken: set[str] = set()
-    for symbol, bars in _ordered(result, bars_by_instrument):
+    for symbol, bars, trips in _ordered(result, bars_by_instrument):
         path = folder / _file_name(symbol, taken)
-        written.append(_price_png(symbol, bars, _trips_of(result, symbol), path))
+        written.append(_price_png(symbol, bars, trips, path))
     return written
 
 
@@ -458,16 +481,18 @@ def _price_png(symbol: str, bars: BarArrays, trips: Sequence[RoundTrip], path: P
                 label=f"{side.value.lower()} entry",
                 zorder=3,
             )
-    if trips:
+    exits = [t for t in trips if not t.is_open]
+    if exits:
         axes.scatter(
-            _times(timestamps_ns(t.exit_time for t in trips)),
-            [float(t.exit_price) for t in trips],
+            _times(timestamps_ns(t.exit_time for t in exits)),
+            [float(t.exit_price) for t in exits],
             marker="x",
-            color=[_GREEN if t.pnl > 0 else _RED for t in trips],
+            color=[_GREEN if t.pnl > 0 else _RED for t in exits],
             s=40,
             label="exit",
             zorder=3,
         )
+    if trips:
         axes.legend(loc="best")
     axes.set_title(f"{symbol}: price, entries and exits")
     axes.grid(alpha=0.3)

@@ -7,6 +7,11 @@ durations as seconds in Decimal text (``"86400"``, ``"1.5"``); enums by value;
 identifiers as text; lists in the order held (orders and fills in the runner's order,
 round trips by exit time). Nothing is added that the inputs do not hold: the time of
 generation only when passed as ``generated_at``.
+
+The equity curve is columns: ``timestamps``, ``equity``, ``cash``, ``exposure`` (Decimal
+text) and ``drawdown``, the fraction by which equity is below its running peak at each
+point (JSON numbers, from :func:`~omoitrade.backtest.metrics.drawdown_curve`; derived
+from the equity, so reading the JSON back ignores it).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from omoitrade.backtest.metrics import EquityCurve, EquityPoint, Metrics
+from omoitrade.backtest.metrics import EquityCurve, EquityPoint, Metrics, drawdown_curve
 from omoitrade.backtest.trades import RoundTrip
 from omoitrade.core.errors import ValidationError
 from omoitrade.core.ids import StrIdentifier, UuidIdentifier
@@ -250,12 +255,13 @@ def _encode(value: Any) -> Any:
     raise ValidationError("result", f"cannot encode a {type(value).__name__} as JSON", value)
 
 
-def _encode_curve(curve: EquityCurve) -> dict[str, list[str]]:
+def _encode_curve(curve: EquityCurve) -> dict[str, list[str] | list[float]]:
     return {
         "timestamps": [iso(at) for at in curve.timestamps],
         "equity": [str(v) for v in curve.equity],
         "cash": [str(v) for v in curve.cash],
         "exposure": [str(v) for v in curve.exposure],
+        "drawdown": drawdown_curve(curve).tolist(),
     }
 
 

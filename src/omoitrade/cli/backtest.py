@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,7 +17,7 @@ from omoitrade.backtest.inputs import StrategySource, instrument_for, load_bars,
 from omoitrade.backtest.report import write_html, write_png
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner
 from omoitrade.backtest.session import result_of
-from omoitrade.backtest.storage import store_run
+from omoitrade.backtest.storage import store_run, stored_source
 from omoitrade.cli.console import console
 from omoitrade.cli.data import catalog_root
 from omoitrade.cli.options import day_option, decimal_option, fill_model_option, open_database
@@ -33,6 +34,8 @@ from omoitrade.runtime.history import find_instrument
 from omoitrade.runtime.history import load_bars as history_bars
 from omoitrade.store import Database
 from omoitrade.venues.sim.latency import LatencyModel
+
+T = TypeVar("T")
 
 
 def backtest(
@@ -84,6 +87,8 @@ def backtest(
         latency=LatencyModel(order_ack_ns=latency_ms * 1_000_000, fill_ns=latency_ms * 1_000_000),
     )
     source = load_strategy(strategy)
+    if store is not None:  # the stored version's content, or refused before the run
+        source = _with_database(lambda database: stored_source(database, store, source))
     first, last = day_option("--from", start), day_option("--to", end)
     until = None if last is None else last + timedelta(days=1)
     trades: list[TradeTick] = []
@@ -107,6 +112,7 @@ def backtest(
     else:
         market, bars = _catalog_bars(instrument, timeframe or _timeframe_of(source), first, until)
         where = f"the catalog ({market.exchange}:{market.symbol})"
+    require_simulated(market)
     if trades:  # the strategies see bars built from the trades
         config = replace(config, tick_bars=Timeframe(timeframe or _timeframe_of(source)))
     source = source.trading([market])  # a rule document trades the data's instrument
@@ -134,6 +140,8 @@ def backtest(
     for label, value in result.summary_rows():
         table.add_row(label, value)
     console.print(table)
+    for note in result.notes:  # a strategy paused by an error, say
+        console.print(f"note: {note}", highlight=False, markup=False)
     written = []
     bars_by_instrument = {market.id: raw.bars[market.symbol]}  # (from ticks: built ones)
     if json_out is not None:
@@ -145,15 +153,30 @@ def backtest(
     for path in written:
         console.print(f"wrote {path}", highlight=False)
     if store is not None:
-        database = open_database()
-        try:
-            run = store_run(database, store, result)
-        finally:
-            database.dispose()
+        run = _with_database(lambda database: store_run(database, store, result, source))
         console.print(
             f"stored as backtest run {run.id} of {result.strategy} version {run.strategy_version}",
             highlight=False,
         )
+
+
+def require_simulated(market: Instrument) -> None:
+    """ValidationError unless the backtest's simulated exchange trades ``market`` (the
+    orders of another exchange's instruments would have no venue to go to)."""
+    if market.exchange != SIM_EXCHANGE:
+        raise ValidationError(
+            "--instrument",
+            f"{market.exchange}:{market.symbol}: a backtest trades on {SIM_EXCHANGE} only",
+        )
+
+
+def _with_database(work: Callable[[Database], T]) -> T:
+    """``work`` done on the configured database, closed after it."""
+    database = open_database()
+    try:
+        return work(database)
+    finally:
+        database.dispose()
 
 
 def _timeframe_of(source: StrategySource) -> str:

@@ -30,6 +30,7 @@ from omoitrade.backtest.optimize import (
 )
 from omoitrade.backtest.runner import BacktestConfig
 from omoitrade.backtest.walkforward import DEFAULT_RATIO, WalkForwardResult, walk_forward
+from omoitrade.cli.backtest import require_simulated
 from omoitrade.cli.console import console
 from omoitrade.cli.options import decimal_option, fill_model_option
 from omoitrade.cli.strategy import _service
@@ -131,6 +132,7 @@ def optimize(
     if save_best and not original.is_document:
         raise ValidationError("--save-best", "stores rule documents, not Python strategies")
     market, bars = load_bars(data, instrument, timeframe)  # by default named after the file
+    require_simulated(market)
     source = original.trading([market])  # a rule document trades the data's instrument
     evaluations = settings.evaluations(space)
     where = f"Dask {dask_scheduler}" if dask_scheduler else f"{workers or 'all'} worker(s)"

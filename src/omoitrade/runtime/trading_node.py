@@ -17,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from itertools import count
-from typing import Any
 
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import Clock
@@ -27,6 +26,7 @@ from omoitrade.execution.order_manager import OrderManager
 from omoitrade.execution.order_requests import (
     OrderManagerConfig,
     OrderRequest,
+    PreTradeCheck,
     PreTradeRejection,
 )
 from omoitrade.model.enums import OrderSide, OrderType, PositionSide
@@ -121,9 +121,34 @@ class NodeOrderManager(OrderManager):
     """The node's order manager: it also tells which strategy asked for the order being
     judged (an :class:`Order` does not carry it; its :class:`OrderRequest` does)."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        bus: MessageBus,
+        journal: OrderJournal,
+        venues: Mapping[str, VenueAdapter],
+        instruments: Mapping[InstrumentId, Instrument],
+        accounts: Mapping[PortfolioId, AccountId],
+        pre_trade_check: PreTradeCheck | None = None,
+        mid_price: Callable[[InstrumentId], Decimal | None] | None = None,
+        ids: IdGenerator | None = None,
+        config: OrderManagerConfig | None = None,
+    ) -> None:
+        # (spelled out, not **options: a compiled subclass passes keywords on by name)
         self._asking: dict[tuple[PortfolioId, ClientOrderId], StrategyId] = {}
-        super().__init__(**options)
+        super().__init__(
+            clock=clock,
+            bus=bus,
+            journal=journal,
+            venues=venues,
+            instruments=instruments,
+            accounts=accounts,
+            pre_trade_check=pre_trade_check,
+            mid_price=mid_price,
+            ids=ids,
+            config=config,
+        )
 
     def submit(self, request: OrderRequest) -> Order:
         strategy_id = request.strategy_id

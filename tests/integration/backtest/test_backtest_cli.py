@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rich.console import Console
 
+from omoitrade.backtest.inputs import load_bars, load_strategy
+from omoitrade.backtest.results import BacktestResult, iso
+from omoitrade.backtest.storage import store_run
+from omoitrade.core.errors import ValidationError
+from omoitrade.model.market_data import Bar
 from omoitrade.store import Database
 from omoitrade.testing import factories as f
 from omoitrade.testing.cli import CommandLine
@@ -170,3 +179,193 @@ def test_a_backtest_runs_on_the_tick_catalog_after_an_import(
     )
     both = omoitrade("backtest", str(strategy), "--ticks", "--data", str(data))
     assert both.stderr.strip() == "error: --ticks: reads the catalog: give --instrument, not --data"
+
+
+AAPL = Path(__file__).parents[3] / "tests" / "fixtures" / "aapl_daily_yahoo.csv"
+
+
+def run_json(omoitrade: CommandLine, out: Path, *args: str) -> dict[str, Any]:
+    """``omoitrade backtest ARGS --json OUT``, which must succeed; the results written."""
+    ran = omoitrade("backtest", *args, "--json", str(out))
+    assert ran.returncode == 0, ran.stderr
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def fills_at(result: dict[str, Any]) -> list[tuple[str, str, D]]:
+    return [(x["executed_at"], x["side"], D(x["execution_price"])) for x in result["fills"]]
+
+
+def aapl_bars() -> dict[str, Bar]:
+    """The fixture's bars by their time as the JSON writes it, read as the CLI reads them."""
+    _, series = load_bars(AAPL, "AAPL")
+    return {iso(b.timestamp): b for b in series}
+
+
+def test_a_python_strategy_file_backtests_and_trades(
+    omoitrade: CommandLine, tmp_path: Path
+) -> None:
+    strategy = str(EXAMPLES / "momentum_breakout.py")
+    result = run_json(omoitrade, tmp_path / "r.json", strategy, "--data", str(AAPL))
+    assert result["strategy"] == "MomentumBreakout"
+    assert result["parameters"] == {"entry_period": 20, "exit_period": 10, "quantity": "1"}
+    assert len(result["trades"]) >= 3 and {x["side"] for x in result["fills"]} == {"BUY", "SELL"}
+    bars = aapl_bars()
+    assert all(price == bars[at].open for at, _, price in fills_at(result))  # next-open
+    shown = omoitrade("backtest", strategy, "--data", str(AAPL))
+    assert "MomentumBreakout on AAPL" in shown.stdout
+
+
+def test_fill_close_trades_at_the_signal_bars_close_a_bar_before_next_open(
+    omoitrade: CommandLine, tmp_path: Path
+) -> None:
+    strategy = str(EXAMPLES / "sma_cross.json")
+    common = (strategy, "--data", str(AAPL))
+    at_open = fills_at(run_json(omoitrade, tmp_path / "open.json", *common))
+    at_close = fills_at(run_json(omoitrade, tmp_path / "close.json", *common, "--fill", "close"))
+    bars = aapl_bars()
+    times = list(bars)
+    assert len(at_open) == len(at_close) >= 4
+    for (open_at, open_side, open_price), (close_at, close_side, close_price) in zip(
+        at_open, at_close, strict=True
+    ):
+        assert open_side == close_side
+        assert close_price == bars[close_at].close  # at the close of the bar it decided on
+        assert open_at == times[times.index(close_at) + 1]  # the same decision, next open
+        assert open_price == bars[open_at].open
+
+
+def test_fill_ohlc_fills_stops_and_targets_inside_the_bar(
+    omoitrade: CommandLine, tmp_path: Path
+) -> None:
+    document = json.loads((EXAMPLES / "sma_cross.json").read_text())
+    document["parameters"] = {"fast": 5, "slow": 10}
+    document["risk_parameters"] |= {"stop_loss": {"percent": "2"}, "take_profit": {"percent": "3"}}
+    strategy = tmp_path / "bracketed.json"
+    strategy.write_text(json.dumps(document))
+    common = (str(strategy), "--data", str(AAPL))
+    bars = aapl_bars()
+    at_open = fills_at(run_json(omoitrade, tmp_path / "open.json", *common))
+    assert all(price == bars[at].open for at, _, price in at_open)  # exits wait for an open
+    inside = fills_at(run_json(omoitrade, tmp_path / "ohlc.json", *common, "--fill", "ohlc"))
+    exits = [(at, price) for at, side, price in inside if side == "SELL"]
+    assert len(exits) >= 3
+    assert all(bars[at].low <= price <= bars[at].high for at, _, price in inside)
+    assert any(price != bars[at].open for at, price in exits)  # at a stop or target's price
+    assert all(price == bars[at].open for at, side, price in inside if side == "BUY")
+
+
+def test_the_instrument_option_names_the_data_files_instrument(
+    omoitrade: CommandLine, tmp_path: Path
+) -> None:
+    strategy = str(EXAMPLES / "sma_cross.json")
+    common = (strategy, "--data", str(AAPL))
+    result = run_json(omoitrade, tmp_path / "r.json", *common, "--instrument", "SIM:ACME")
+    assert list(result["instruments"].values()) == ["ACME"]
+    assert {x["instrument_id"] for x in result["fills"]} == set(result["instruments"])
+    assert len(result["fills"]) >= 4 and result["notes"] == []
+    named = omoitrade("backtest", *common, "--instrument", "ACME")
+    assert named.returncode == 0 and "sma_cross on ACME" in named.stdout
+    elsewhere = omoitrade("backtest", *common, "--instrument", "XNAS:ACME")
+    assert elsewhere.returncode == 1 and elsewhere.stdout == ""
+    assert (
+        elsewhere.stderr.strip() == "error: --instrument: XNAS:ACME: a backtest trades on SIM only"
+    )
+
+
+def test_the_progress_bar_follows_the_run_to_its_last_bar(
+    omoitrade: CommandLine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr("omoitrade.cli.backtest.console", terminal)
+    ran = omoitrade("backtest", str(EXAMPLES / "sma_cross.json"), "--data", str(AAPL))
+    assert ran.returncode == 0, ran.stderr
+    shown = screen.getvalue()
+    assert re.search(r"backtest .*300/300 bars", shown)  # the callback moved it to the end
+    assert "Final equity" in shown
+
+
+def test_a_run_of_other_content_is_not_stored_and_the_gate_stays_shut(
+    omoitrade: CommandLine, tmp_path: Path
+) -> None:
+    assert omoitrade("strategy", "add", str(EXAMPLES / "sma_cross.json")).returncode == 0
+    assert omoitrade("strategy", "lifecycle", "sma_cross", "backtest").returncode == 0
+    document = json.loads((EXAMPLES / "sma_cross.json").read_text())
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(document | {"parameters": {"fast": 5, "slow": 20}}))
+    refused = omoitrade("backtest", str(other), "--data", str(AAPL), "--store", "sma_cross")
+    assert refused.returncode == 1 and refused.stdout == ""  # refused before the run
+    assert refused.stderr.strip() == (
+        "error: --store: the backtested sma_cross is not sma_cross version 1 "
+        "(it differs in parameters.fast): backtest that version to store its run"
+    )
+    python = str(EXAMPLES / "momentum_breakout.py")
+    kind = omoitrade("backtest", python, "--data", str(AAPL), "--store", "sma_cross")
+    assert kind.returncode == 1 and len(kind.stderr.strip().splitlines()) == 1
+    assert "differs in kind" in kind.stderr
+    gated = omoitrade("strategy", "lifecycle", "sma_cross", "paper")
+    assert gated.returncode == 1 and "no completed backtest" in gated.stderr
+    # the same content written otherwise (keys, spacing, its version field) is that version
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(dict(reversed(document.items())) | {"version": 9}, indent=4))
+    stored = omoitrade("backtest", str(same), "--data", str(AAPL), "--store", "sma_cross")
+    assert stored.returncode == 0, stored.stderr
+    assert "stored as backtest run" in stored.stdout and "version 1" in stored.stdout
+    assert omoitrade("strategy", "lifecycle", "sma_cross", "paper").returncode == 0
+
+
+def test_a_python_strategy_is_stored_only_with_its_stored_code_and_parameters(
+    omoitrade: CommandLine, tmp_path: Path
+) -> None:
+    source = EXAMPLES / "momentum_breakout.py"
+    added = omoitrade(
+        "strategy", "add", str(source), "--instrument", "SIM:AAPL", "--timeframe", "1d"
+    )
+    assert added.returncode == 0, added.stderr
+    assert omoitrade("strategy", "lifecycle", "MomentumBreakout", "backtest").returncode == 0
+    changed = tmp_path / "momentum_breakout.py"
+    changed.write_text(source.read_text().replace("exit_period: int = 10", "exit_period: int = 5"))
+    store = ("--data", str(AAPL), "--store", "MomentumBreakout")
+    refused = omoitrade("backtest", str(changed), *store)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.strip().startswith(
+        "error: --store: the backtested MomentumBreakout is not MomentumBreakout version 1 "
+        "(it differs in python.code)"
+    )
+    updated = omoitrade("strategy", "update", "MomentumBreakout", str(changed))
+    assert updated.returncode == 0, updated.stderr  # version 2 keeps the stored parameters
+    out = tmp_path / "r.json"
+    stored = omoitrade("backtest", str(changed), *store, "--json", str(out))
+    assert stored.returncode == 0, stored.stderr
+    assert "of MomentumBreakout version 2" in stored.stdout
+    ran = json.loads(out.read_text())["parameters"]  # the version's, not the file's defaults
+    assert ran == {"entry_period": 20, "exit_period": 10, "quantity": "1"}
+    again = omoitrade("backtest", str(source), *store)  # version 1's code is not version 2
+    assert again.returncode == 1 and "(it differs in python.code)" in again.stderr
+    database = Database(os.environ["OMOI_DATABASE_URL"])
+    try:  # stored directly, a run of the file's defaults is not version 2 either
+        with pytest.raises(ValidationError, match=r"differs in parameters\.exit_period\)"):
+            store_run(
+                database,
+                "MomentumBreakout",
+                BacktestResult.from_json(out.read_text()),
+                load_strategy(changed),
+            )
+    finally:
+        database.dispose()
+
+
+def test_a_strategy_paused_by_an_error_is_noted_under_the_summary(
+    omoitrade: CommandLine, tmp_path: Path
+) -> None:
+    failing = tmp_path / "failing.py"
+    failing.write_text(
+        "from omoitrade.strategy.base import Strategy\n\n\n"
+        "class Failing(Strategy):\n"
+        "    def on_bar(self, bar):\n"
+        "        raise RuntimeError('no data feed today')\n"
+    )
+    ran = omoitrade("backtest", str(failing), "--data", str(AAPL))
+    assert ran.returncode == 0, ran.stderr
+    assert "note: paused: Failing: RuntimeError: no data feed today" in ran.stdout.splitlines()

@@ -133,6 +133,10 @@ def test_save_best_after_a_walk_forward_stores_the_latest_folds_best(
             "error: --method: must be one of grid, random, tpe",
         ),
         (["--param", "fast=1:5", "--metric", "sharp"], "error: metric: unknown metric 'sharp'"),
+        (
+            ["--param", "fast=1:5", "--instrument", "XNAS:ACME"],
+            "error: --instrument: XNAS:ACME: a backtest trades on SIM only",
+        ),
         ([], "error: param: give at least one --param to search"),
     ],
 )
@@ -144,3 +148,53 @@ def test_bad_inputs_are_one_line_and_exit_1(
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.strip().startswith(message)
+
+
+RANGES = ["--param", "fast=5:15:5", "--param", "slow=20:40:10"]  # a grid of 9
+
+
+@pytest.mark.parametrize(("method", "trials"), [("random", 4), ("tpe", 5)])
+def test_random_and_tpe_run_the_trials_asked_for_the_same_way_twice(
+    omoitrade: Omoitrade, tmp_path: Path, method: str, trials: int
+) -> None:
+    args = ["optimize", SMA, "--data", AAPL, *RANGES, "--workers", "1", "--method", method]
+    out, again = tmp_path / "1.json", tmp_path / "2.json"
+    done = omoitrade(*args, "--trials", str(trials), "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"sma_cross on AAPL (300 bars): {method}, sharpe (maximize)")
+    data = json.loads(out.read_text())
+    assert data["method"] == method and len(data["trials"]) == trials
+    for trial in data["trials"]:
+        assert trial["parameters"]["fast"] in (5, 10, 15)
+        assert trial["parameters"]["slow"] in (20, 30, 40)
+    assert omoitrade(*args, "--trials", str(trials), "--json", str(again)).returncode == 0
+    assert again.read_text() == out.read_text()  # seeded: the same trials
+
+
+def test_two_worker_processes_give_the_trials_of_one(omoitrade: Omoitrade, tmp_path: Path) -> None:
+    args = ["optimize", SMA, "--data", AAPL, "--param", "fast=5,10", "--param", "slow=20,30"]
+    one, two = tmp_path / "1.json", tmp_path / "2.json"
+    assert omoitrade(*args, "--workers", "1", "--json", str(one)).returncode == 0
+    done = omoitrade(*args, "--workers", "2", "--json", str(two))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].endswith("grid, sharpe (maximize), 2 worker(s)")
+    assert two.read_text() == one.read_text()
+
+
+def test_another_metric_ranks_the_trials_in_its_own_direction(
+    omoitrade: Omoitrade, tmp_path: Path
+) -> None:
+    out = tmp_path / "trials.json"
+    args = ["optimize", SMA, "--data", AAPL, *GRID, "--metric", "max_drawdown_pct"]
+    done = omoitrade(*args, "--json", str(out))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].endswith("grid, max_drawdown_pct (minimize), 1 worker(s)")
+    assert "top 4 of 4 trials by max_drawdown_pct" in done.stdout
+    data = json.loads(out.read_text())
+    assert (data["metric"], data["direction"]) == ("max_drawdown_pct", "minimize")
+    values = [t["value"] for t in data["trials"]]
+    assert values == [t["metrics"]["max_drawdown_pct"] for t in data["trials"]]
+    assert len(set(values)) > 1  # the trials differ, so the direction decides the best
+    assert data["best"]["value"] == min(values)
+    best = " ".join(f"{k}={v}" for k, v in data["best"]["parameters"].items())
+    assert f"best: {best} (max_drawdown_pct" in done.stdout

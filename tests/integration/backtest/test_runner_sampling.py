@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, RawRun, StrategySpec
 from omoitrade.model import Instrument
 from omoitrade.model.enums import OrderSide, Timeframe
-from omoitrade.model.identifiers import BarId
-from omoitrade.model.market_data import Bar
+from omoitrade.model.identifiers import BarId, VenueTradeId
+from omoitrade.model.market_data import Bar, TradeTick
 from omoitrade.strategy.base import Strategy
 from omoitrade.strategy.document import validate_document
 from omoitrade.testing import factories as f
@@ -106,3 +107,39 @@ def test_a_raising_strategy_is_paused_and_the_others_keep_trading() -> None:
         (x.executed_at, x.execution_price) for x in alone.fills
     ]
     assert run.equity == alone.equity
+
+
+def progress_of(runner: BacktestRunner) -> list[tuple[int, int]]:
+    """The ``progress(done, total)`` calls of a run."""
+    calls: list[tuple[int, int]] = []
+    runner.run(lambda done, total: calls.append((done, total)))
+    return calls
+
+
+def assert_progress(calls: list[tuple[int, int]], total: int) -> None:
+    """Every call has the total; done never goes back, stays in 0..total and ends at it."""
+    assert calls and {t for _, t in calls} == {total}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[0] >= 0 and done[-1] == total
+    assert calls[-1] == (total, total)
+    assert len(calls) <= 202  # every so often: about 200 calls however long the run
+
+
+def test_progress_counts_the_bars_of_every_instrument_up_to_the_total() -> None:
+    mixed = bars(STOCK) + bars(OTHER, 50)
+    calls = progress_of(BacktestRunner([sma_cross()], [STOCK, OTHER], mixed))
+    assert_progress(calls, 2 * len(CLOSES))
+    assert len(calls) > len(CLOSES) // 2  # a short run reports as it goes, not only at the end
+    long = [replace(b, timestamp=T0 + timedelta(minutes=k)) for k, b in enumerate(bars(STOCK) * 20)]
+    assert_progress(progress_of(BacktestRunner([sma_cross()], [STOCK], long)), len(long))
+
+
+def test_progress_counts_the_ticks_up_to_the_total() -> None:
+    ticks = [
+        TradeTick(STOCK.id, T0 + timedelta(seconds=7 * k), D(c), D(1), VenueTradeId(f"t{k}"))
+        for k, c in enumerate(CLOSES)
+    ]
+    config = BacktestConfig(tick_bars=Timeframe.M1)
+    calls = progress_of(BacktestRunner([sma_cross()], [STOCK], config=config, ticks=ticks))
+    assert_progress(calls, len(ticks))
+    assert len(calls) > len(ticks) // 2

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from backtest_builders import BTC, T0, build, make_bar
+import pytest
+from backtest_builders import BTC, DAY, T0, FillMaker, build, make_bar, make_trip
 
 from omoitrade.backtest.metrics import EquityCurve, compute_metrics
 from omoitrade.backtest.report import (
@@ -20,6 +23,8 @@ from omoitrade.backtest.report import (
     write_html,
     write_png,
 )
+from omoitrade.backtest.results import BacktestResult
+from omoitrade.model.enums import PositionSide
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -77,10 +82,88 @@ def test_downsampling_keeps_the_extremes_and_the_ends() -> None:
     assert downsample_indices(values[:10], 1_000).tolist() == list(range(10))
 
 
-def test_the_monthly_table_has_a_row_per_year() -> None:
-    years, rows = monthly_table(build())
-    assert years == [2024]
-    assert rows[0][0] is not None and rows[0][1:] == [None] * 11
+def chart(text: str, div_id: str) -> dict[str, dict[str, Any]]:
+    """The traces of the report's chart ``div_id`` by name, as handed to Plotly."""
+    found = re.search(r'Plotly\.newPlot\(\s*"' + div_id + r'",\s*', text)
+    assert found, div_id
+    traces, _ = json.JSONDecoder().raw_decode(text, found.end())
+    return {trace.get("name", trace["type"]): trace for trace in traces}
+
+
+def at(*times: datetime) -> list[str]:
+    """Times as the charts hold them."""
+    return [t.strftime("%Y-%m-%dT%H:%M:%S.000000000") for t in times]
+
+
+def test_the_price_chart_marks_every_entry_and_exit_where_it_traded() -> None:
+    short = make_trip(
+        direction=PositionSide.SHORT,
+        entry_time=T0 + DAY,
+        exit_time=T0 + 3 * DAY,
+        entry_price=D(115),
+        exit_price=D(110),
+        pnl=D(5),
+    )
+    result = dataclasses.replace(build(), trades=(*build().trades, short))
+    traces = chart(render_html(result, _bars()), "price-chart-1")
+    long_entry, short_entry, exits = traces["long entry"], traces["short entry"], traces["exit"]
+    assert (long_entry["x"], long_entry["y"]) == (at(T0), [100.1])
+    assert long_entry["marker"]["symbol"] == "triangle-up"
+    assert (short_entry["x"], short_entry["y"]) == (at(T0 + DAY), [115.0])
+    assert short_entry["marker"]["symbol"] == "triangle-down"
+    assert (exits["x"], exits["y"]) == (at(T0 + 2 * DAY, T0 + 3 * DAY), [120.0, 110.0])
+    assert exits["text"] == ["exit 0.5 @ 120.00, P&L 9.84", "exit 1 @ 110, P&L 5.00"]
+    assert len(traces["BTC/USD"]["x"]) == 4  # the candles the markers sit on
+
+
+def test_a_position_still_open_at_the_end_has_its_entry_marked_and_no_exit(
+    fill: FillMaker,
+) -> None:
+    closed = build()
+    for _ in closed.fills:  # past the ids of the builder's fills
+        fill("BUY", "1", "1", T0)
+    still_open = fill("BUY", "0.25", "118.00", T0 + 3 * DAY, commission="0.03", order=3)
+    result = dataclasses.replace(closed, fills=(*closed.fills, still_open))
+    traces = chart(render_html(result, _bars()), "price-chart-1")
+    entries = traces["long entry"]
+    assert (entries["x"], entries["y"]) == (at(T0, T0 + 3 * DAY), [100.1, 118.0])
+    assert entries["text"][-1] == "LONG 0.25 @ 118.00 (open)"
+    assert traces["exit"]["x"] == at(T0 + 2 * DAY)  # the open one has not exited
+    assert chart(render_html(closed, _bars()), "price-chart-1")["long entry"]["x"] == at(T0)
+
+
+def monthly_result() -> BacktestResult:
+    """Equity from 1000: +10% to the end of November 2023, -10% in December, nothing in
+    January 2024 (no sample), +5% by the end of February."""
+    points = [
+        (datetime(2023, 11, 15, tzinfo=T0.tzinfo), "1050"),
+        (datetime(2023, 11, 30, tzinfo=T0.tzinfo), "1100"),
+        (datetime(2023, 12, 29, tzinfo=T0.tzinfo), "990"),
+        (datetime(2024, 2, 29, tzinfo=T0.tzinfo), "1039.5"),
+    ]
+    values = [D(v) for _, v in points]
+    curve = EquityCurve([t for t, _ in points], values, values, [D(0)] * len(values))
+    return dataclasses.replace(build(), equity_curve=curve, initial_cash=D(1000))
+
+
+def test_the_monthly_table_has_each_months_return_in_its_years_row() -> None:
+    years, rows = monthly_table(monthly_result())
+    assert years == [2023, 2024]
+    assert rows[0][:10] == [None] * 10 and rows[1][2:] == [None] * 10
+    assert rows[0][10:] == pytest.approx([10.0, -10.0])
+    assert rows[1][:2] == [None, pytest.approx(5.0)]  # February over December's end
+    small_years, small_rows = monthly_table(build())
+    assert small_years == [2024] and small_rows[0][1:] == [None] * 11
+    assert small_rows[0][0] == pytest.approx(0.984)  # 1000 to 1009.84 in January
+
+
+def test_the_heat_map_shows_the_monthly_table() -> None:
+    heat = chart(render_html(monthly_result(), {}), "monthly-returns-chart")["heatmap"]
+    assert heat["y"] == ["2023", "2024"] and heat["x"][0] == "Jan" and len(heat["x"]) == 12
+    assert heat["text"][0][10:] == ["10.00", "-10.00"]
+    assert heat["text"][1][:3] == ["", "5.00", ""]
+    assert heat["z"][0][10:] == pytest.approx([10.0, -10.0]) and heat["z"][1][0] is None
+    assert heat["zmin"] == pytest.approx(-10.0) and heat["zmax"] == pytest.approx(10.0)
 
 
 def test_pngs_are_written(tmp_path: Path) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from backtest_builders import BTC, build
+from backtest_builders import BTC, T0, build
 
+from omoitrade.backtest.metrics import EquityCurve, drawdown_curve
 from omoitrade.backtest.results import BacktestResult
 from omoitrade.core.errors import ValidationError
 
@@ -99,3 +101,16 @@ def test_summary_rows_name_every_headline_metric() -> None:
                   "Exposure time [%]", "Max. drawdown duration", "Avg. trade [%]"):  # fmt: skip
         assert label in rows
     assert rows["Max. drawdown duration"] == str(timedelta(0))
+
+
+def test_the_json_curve_holds_the_drawdown_the_metrics_compute() -> None:
+    values = [D(1000), D(1100), D(990), D(1045), D(1210)]
+    curve = EquityCurve([T0 + k * timedelta(days=1) for k in range(5)], values, values, [D(0)] * 5)
+    result = dataclasses.replace(build(), equity_curve=curve)
+    text = result.to_json()
+    column = json.loads(text)["equity_curve"]["drawdown"]
+    assert column == drawdown_curve(curve).tolist()
+    assert column == pytest.approx([0.0, 0.0, 0.1, 0.05, 0.0])
+    assert result.to_json().encode() == text.encode()  # still the same bytes every time
+    back = BacktestResult.from_json(text)  # derived from the equity: read back, written again
+    assert back.equity_curve == curve and back.to_json() == text
