@@ -54,6 +54,13 @@ def test_a_strategy_is_versioned_and_moved_through_its_lifecycle_from_the_cli(
     )
     history = strategy("versions", "sma_cross")
     assert "faster entry" in history.stdout and "restores 1" in history.stdout
+    shown = json.loads(strategy("show", "sma_cross", "--version", "2").stdout)
+    assert shown == {**faster, "version": 2}  # the document, numbered as its version
+    current = json.loads(strategy("show", "sma_cross").stdout)  # version 3: version 1's
+    assert current["parameters"]["fast"] == 10
+    missing = strategy("show", "sma_cross", "--version", "9")
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    assert "version 9" in missing.stderr
     skipped = strategy("lifecycle", "sma_cross", "paper")
     assert skipped.returncode == 1 and "DRAFT" in skipped.stderr
     assert "is BACKTESTING (version 3)" in strategy("lifecycle", "sma_cross", "backtest").stdout

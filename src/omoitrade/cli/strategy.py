@@ -1,6 +1,6 @@
 """``omoitrade strategy``: the document's schema and validation, and stored strategies
-(rule documents or Python files): add, list, update (a new version), versions, rollback,
-lifecycle."""
+(rule documents or Python files): add, list, update (a new version), versions, show,
+rollback, lifecycle."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rich.table import Table
 from omoitrade.cli.console import console, errors
 from omoitrade.cli.options import decimal_option, open_database
 from omoitrade.core.approvals import ApprovalDesk
-from omoitrade.core.errors import ValidationError
+from omoitrade.core.errors import NotFound, ValidationError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.model.identifiers import PortfolioId
 from omoitrade.runtime.approval_store import ApprovalStore
@@ -223,6 +223,23 @@ def versions(name: Annotated[str, typer.Argument(help="strategy name or id")]) -
             restored + (changes or "-"),
         )
     console.print(table)
+
+
+@strategy_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="strategy name or id")],
+    version: Annotated[int | None, typer.Option(help="the version (default: the current)")] = None,
+) -> None:
+    """A stored version's document as JSON: save it to backtest or edit that version
+    (after ``optimize --save-best``, say)."""
+    service, _ = _service()
+    history = service.history(service.find(name).id)
+    chosen = (
+        history[-1] if version is None else next((v for v in history if v.version == version), None)
+    )
+    if chosen is None:
+        raise NotFound("strategy version", f"{name} version {version}")
+    typer.echo(json.dumps(chosen.document, indent=2))
 
 
 @strategy_app.command("rollback")
