@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from omoitrade.core.approvals import ApprovalDesk
+from omoitrade.execution.order_manager import replaced_client_id
 from omoitrade.execution.order_requests import OrderRequest
 from omoitrade.model.enums import LimitType, OrderSide, OrderType
 from omoitrade.model.identifiers import (
@@ -131,6 +132,7 @@ def signal_pipeline(
         desk=desk,
         settings=settings,
         control=control,
+        replaced_id=replaced_client_id,  # management follows cancel-replaced orders
     )
 
     def follow(data: MarketData) -> None:  # after the node's own handler set the price

@@ -42,6 +42,9 @@ from omoitrade.signals.trade import Role, SignalTrade
 from omoitrade.signals.validation import Validator
 
 EXITS = (Role.STOP_LOSS, Role.TAKE_PROFIT)
+# the client order id that a cancel-replace's replacement replaces, None for any other id
+# (the order manager's ``replaced_client_id``, wired by the runtime: signals cannot import it)
+ReplacedId = Callable[[ClientOrderId], ClientOrderId | None]
 # the builders of the events every signal has (assembled unchecked: see ``_emit``)
 _VALIDATED, _PHASE_CHANGED = assembler(SignalValidated), assembler(TradePhaseChanged)
 
@@ -66,12 +69,14 @@ class PipelineCore:
         settings: SettingsBook | None = None,
         control: StrategyControl | None = None,
         sink: Callable[[Signal], None] | None = None,
+        replaced_id: ReplacedId | None = None,
     ) -> None:
         self.clock, self.bus, self.ids = clock, bus, ids
         self.instruments, self.orders, self.market, self.desk = instruments, orders, market, desk
         self.settings = settings or SettingsBook()
         self.validator = Validator(risk, market, self.settings, ids)
         self.control, self.sink = control, sink
+        self.replaced_id = replaced_id  # None: replacements are not followed
         self._active: dict[tuple[StrategyId, InstrumentId], SignalTrade] = {}
         # instruments with open trades whose stop trails the price, and how many
         self._trailing: dict[InstrumentId, int] = {}
@@ -142,6 +147,11 @@ class PipelineCore:
         except OmoiError:
             return False
         return True
+
+    def _drop_alarm(self, name: str | None) -> None:
+        """Cancel the clock's alarm ``name`` if it is still set."""
+        if name is not None and name in self.clock.timer_names():
+            self.clock.cancel(name)
 
     def _validate(self, signal: Signal, result: dict[str, Any]) -> None:
         """VALIDATED, saved, announced (as ``_emit`` does, built directly: every signal's)."""

@@ -1,7 +1,8 @@
 """Management and settlement of the signals' trades: the protective pair after the entry
-fills (one-cancels-other at the venue), partial fills, trailing stops, the holding time,
-exits at market, the realized P&L when the position closes, and taking trades back after
-a restart."""
+fills (one-cancels-other at the venue), a limit entry's end at the signal's expiry,
+partial fills, trailing stops (followed through a cancel-replace at a venue that cannot
+amend), the holding time, exits at market, the realized P&L when the position closes, and
+taking trades back after a restart."""
 
 from __future__ import annotations
 
@@ -57,9 +58,10 @@ class TradeManagement(PipelineCore):
             phase=TradePhase.EXECUTION,
             entry_quantity=entry.quantity,
         )
+        open_ids = {o.client_order_id for o in orders if o.is_open}
         for order in orders:
-            role, number = _role_of(order.client_order_id)
             cid = order.client_order_id
+            role, number = _role_of(self._first_id(cid))
             trade.roles[cid] = role
             trade.order_ids[order.id] = cid
             trade.version = max(trade.version, number)
@@ -74,13 +76,18 @@ class TradeManagement(PipelineCore):
                     order.commission,
                 )
             if role is not Role.ENTRY and order.is_open:
-                trade.working.add(cid)
+                original = self._replaced(cid)
+                if original is not None and original in open_ids:  # waits for its cancel
+                    trade.replacing[original] = cid
+                else:
+                    trade.working.add(cid)
                 if role is Role.STOP_LOSS:
                     trade.stop_price = order.stop_price
                 elif role is Role.TAKE_PROFIT:
                     trade.target_price = order.price
         self._open(trade)
         if entry.is_open:
+            self._arm_expiry(trade)
             return trade  # still in execution: its fill events carry it on
         trade.entry_done = True
         trade.phase = TradePhase.MANAGEMENT
@@ -104,6 +111,7 @@ class TradeManagement(PipelineCore):
         if trade.entry_done:
             return
         trade.entry_done = True
+        self._disarm_expiry(trade)
         signal, plan = trade.signal, trade.plan
         signal.execute()
         entry_ids = tuple(o for o, cid in trade.order_ids.items() if trade.roles[cid] is Role.ENTRY)
@@ -133,12 +141,38 @@ class TradeManagement(PipelineCore):
                 lambda _: self._run(lambda: self._held_out(trade)),
             )
 
+    def _arm_expiry(self, trade: SignalTrade) -> None:
+        """A limit entry rests until the signal's expiry at most (see ``_entry_expired``)."""
+        expiry = trade.signal.expiry_at
+        if trade.plan.entry_type is not OrderType.LIMIT or expiry is None:
+            return  # a market entry fills (or ends) at once
+        alarm = trade.expiry_alarm = f"signal-entry-expiry-{trade.signal.id}"
+        self.clock.set_alarm(
+            alarm, to_ns(expiry), lambda _: self._run(lambda: self._entry_expired(trade))
+        )
+
+    def _disarm_expiry(self, trade: SignalTrade) -> None:
+        self._drop_alarm(trade.expiry_alarm)
+        trade.expiry_alarm = None
+
+    def _entry_expired(self, trade: SignalTrade) -> None:
+        """The signal expired with its entry still resting: cancel the rest of it; its
+        cancel ends the signal (unfilled) or protects what it filled (``_entry_failed``)."""
+        trade.expiry_alarm = None
+        if trade.entry_done or trade.phase is not TradePhase.EXECUTION:
+            return
+        entry = next(cid for cid, role in trade.roles.items() if role is Role.ENTRY)
+        self._cancel(trade, entry, "the signal expired")
+
     def _entry_failed(self, trade: SignalTrade, reason: str) -> None:
+        self._disarm_expiry(trade)
         if trade.entered > 0:
             self._entered(trade)
             return
         result = dict(trade.signal.validation_result or {}) | {"entry_failed": reason}
         if trade.signal.status is SignalStatus.VALIDATED:
+            # (an entry that outlived its signal too: the design's signal lifecycle ends a
+            # VALIDATED signal REJECTED; EXPIRED is from PENDING only)
             trade.signal.reject(result)
             self._emit_rejected(trade.signal, result)
         self._close_phase(trade, PhaseTrigger.ABANDONED)
@@ -149,6 +183,8 @@ class TradeManagement(PipelineCore):
     def _order_event(self, event: OrderEvent) -> None:
         if isinstance(event, OrderSubmitted):
             trade = self._by_cid.get(event.client_order_id)
+            if trade is None:
+                trade = self._replacement(event.client_order_id)
             if trade is not None:
                 self._by_order[event.order_id] = (trade, event.client_order_id)
                 trade.order_ids[event.order_id] = event.client_order_id
@@ -171,6 +207,8 @@ class TradeManagement(PipelineCore):
             else:
                 self._exit_filled(trade, role, cid, finished)
         elif isinstance(event, OrderRejected | OrderCancelled):
+            if self._replace_step(trade, cid, isinstance(event, OrderCancelled)):
+                return
             reason = event.reason
             trade.working.discard(cid)
             if role is Role.ENTRY:
@@ -183,6 +221,48 @@ class TradeManagement(PipelineCore):
             and event.stop_price is not None
         ):
             trade.stop_price = event.stop_price
+
+    def _replaced(self, cid: ClientOrderId) -> ClientOrderId | None:
+        """The id that ``cid`` replaces in a cancel-replace, None for an original."""
+        return None if self.replaced_id is None else self.replaced_id(cid)
+
+    def _first_id(self, cid: ClientOrderId) -> ClientOrderId:
+        """The order a chain of replacements began with (``X`` for ``X.r2``)."""
+        while (original := self._replaced(cid)) is not None:
+            cid = original
+        return cid
+
+    def _replacement(self, cid: ClientOrderId) -> SignalTrade | None:
+        """The trade whose order ``cid`` replaces (a cancel-replace at a venue that cannot
+        amend): ``cid`` takes that order's role, and its place once its cancel is in."""
+        original = self._replaced(cid)
+        trade = None if original is None else self._by_cid.get(original)
+        if trade is None or original is None:
+            return None
+        self._by_cid[cid] = trade
+        trade.roles[cid] = trade.roles[original]
+        if original in trade.working:
+            trade.replacing[original] = cid
+        return trade
+
+    def _replace_step(self, trade: SignalTrade, cid: ClientOrderId, cancelled: bool) -> bool:
+        """Whether the end of ``cid`` is a step of a cancel-replace, not an order going
+        away: the original's cancel hands its place to its replacement; a replacement
+        dropped unsent (its original filled, or was cancelled, first) leaves the original."""
+        replacement = trade.replacing.get(cid)
+        if replacement is not None:
+            if not cancelled:
+                return False  # the original ended otherwise: its replacement is dropped
+            del trade.replacing[cid]
+            trade.working.discard(cid)
+            trade.cancelling.discard(cid)
+            trade.working.add(replacement)
+            return True
+        original = self._replaced(cid)
+        if original is not None and trade.replacing.get(original) == cid:
+            del trade.replacing[original]
+            return True
+        return False
 
     def _exit_filled(
         self, trade: SignalTrade, role: Role, cid: ClientOrderId, finished: bool
@@ -277,7 +357,11 @@ class TradeManagement(PipelineCore):
             step = trade.instrument.tick_size
             if (level >= trade.stop_price + step) if long else (level <= trade.stop_price - step):
                 stop = next((c for c in trade.working if trade.roles[c] is Role.STOP_LOSS), None)
-                if stop is not None and self._amend(trade, stop, stop_price=level):
+                if (
+                    stop is not None
+                    and stop not in trade.replacing  # (amended once its replacement works)
+                    and self._amend(trade, stop, stop_price=level)
+                ):
                     trade.stop_price = level
 
     def _trail_level(self, trade: SignalTrade, price: Decimal) -> Decimal:
@@ -291,8 +375,7 @@ class TradeManagement(PipelineCore):
         signal, plan = trade.signal, trade.plan
         for cid in list(trade.working):
             self._cancel(trade, cid, "position closed")
-        if trade.holding_alarm is not None and trade.holding_alarm in self.clock.timer_names():
-            self.clock.cancel(trade.holding_alarm)
+        self._drop_alarm(trade.holding_alarm)
         pnl = trade.realized_pnl
         self._emit(
             SignalSettled,

@@ -8,8 +8,10 @@ management -> settlement, one trade per strategy and instrument at a time.
   it would make, then the gates; a high-value or unusual signal waits for an approval.
 - **execution**: the entry (market, or limit at the signal's price) sized when sent;
   the signal is EXECUTED when the entry fills; then the stop loss (stop order) and the
-  take profit (limit) go out as a one-cancels-other pair for the filled quantity.
-- **management**: a trailing stop moves the stop order up (amends); the holding time
+  take profit (limit) go out as a one-cancels-other pair for the filled quantity. A limit
+  entry still resting at the signal's expiry is cancelled (what it filled is kept).
+- **management**: a trailing stop moves the stop order up (amends; a cancel-replace at a
+  venue that cannot amend is followed to the replacement); the holding time
   runs out with a market exit (after the pair is cancelled); a partial fill of one leg
   shrinks the other; a refused stop leaves the position unprotected, so it is closed.
 - **settlement**: when the exits have taken out all that was entered, the realized P&L
@@ -186,9 +188,7 @@ class SignalPipeline(TradeManagement):
         signal = trade.signal
         if signal.status is not SignalStatus.PENDING:
             return  # expired first
-        alarm = f"signal-expiry-{signal.id}"
-        if alarm in self.clock.timer_names():
-            self.clock.cancel(alarm)
+        self._drop_alarm(f"signal-expiry-{signal.id}")
         approved = request.status is ApprovalStatus.APPROVED
         self._emit(
             SignalApprovalDecided,
@@ -241,6 +241,8 @@ class SignalPipeline(TradeManagement):
         limit = signal.entry_price if plan.entry_type is OrderType.LIMIT else None
         if not self._place(trade, Role.ENTRY, trade.side, plan.entry_type, quantity, price=limit):
             self._entry_failed(trade, "the order manager refused the entry")
+            return
+        self._arm_expiry(trade)
 
 
 def _bracket_problem(signal: Signal, side: OrderSide) -> str | None:

@@ -48,6 +48,10 @@ class SignalTrade:
     exit_pending: bool = False  # a market exit waits for the protective orders to go
     entry_done: bool = False
     holding_alarm: str | None = None
+    expiry_alarm: str | None = None  # cancels a resting limit entry at the signal's expiry
+    # a cancel-replace (a venue that cannot amend): original -> its replacement, which takes
+    # the original's role once the original's cancel is in
+    replacing: dict[ClientOrderId, ClientOrderId] = field(default_factory=dict)
     version: int = 0  # numbers the client order ids of re-sent exits
 
     @property
