@@ -413,6 +413,18 @@ class StrategyThrottled(DomainEvent):
     window_ns: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyReEnabled(DomainEvent):
+    """A user re-enabled a strategy the throttle had disabled, for ``reason``; its
+    executions count afresh (replayed after :class:`StrategyThrottled`, in order)."""
+
+    topic: ClassVar[str] = "events.risk.strategy_re_enabled"
+    stream_field: ClassVar[str] = "strategy_id"
+    strategy_id: StrategyId
+    user_id: UserId
+    reason: str
+
+
 # --- assembling from checked values ---------------------------------------------------------
 _E = TypeVar("_E", bound=DomainEvent)
 _BUILDERS: dict[type, Callable[..., Any]] = {}  # per class: its generated builder

@@ -20,6 +20,7 @@ from omoitrade.model.events import (
     DomainEvent,
     KillSwitchEngaged,
     KillSwitchReleased,
+    StrategyReEnabled,
     StrategyThrottled,
     TradingStateChanged,
 )
@@ -468,14 +469,18 @@ class RiskEngine:
         return self._emit(self._kill_switch.release(user, reason))
 
     def restore(self, events: Iterable[DomainEvent]) -> None:
-        """Rebuild states, the kill switch and the throttled strategies (with a throttle)
-        from recorded events, oldest first; other event types are ignored. Publishes nothing."""
+        """Rebuild states, the kill switch and the throttled strategies (with a throttle:
+        throttled and re-enabled, in order) from recorded events, oldest first; other event
+        types are ignored. Publishes nothing."""
         for event in events:
             if isinstance(event, TradingStateChanged):
                 self.states.apply(event.portfolio_id, TradingState(event.to_state))
             elif isinstance(event, KillSwitchEngaged | KillSwitchReleased):
                 self._kill_switch.replay(event)
-            elif isinstance(event, StrategyThrottled) and self.throttle is not None:
+            elif (
+                isinstance(event, StrategyThrottled | StrategyReEnabled)
+                and self.throttle is not None
+            ):
                 self.throttle.replay(event)
 
     # --- analytics ------------------------------------------------------------------------
@@ -495,6 +500,16 @@ class RiskEngine:
         if self.throttle is None:
             return []
         event = self.throttle.record_execution(strategy_id)
+        return self._emit([] if event is None else [event])
+
+    def enable_strategy(
+        self, strategy_id: StrategyId, user: User, reason: str
+    ) -> list[DomainEvent]:
+        """Re-enable a throttled strategy (ADMIN, RISK_MANAGER or TRADER); publishes
+        :class:`StrategyReEnabled` (which :meth:`restore` replays) if it was disabled."""
+        if self.throttle is None:
+            return []
+        event = self.throttle.enable(strategy_id, user, reason)
         return self._emit([] if event is None else [event])
 
     def _emit(self, events: Sequence[DomainEvent]) -> list[DomainEvent]:

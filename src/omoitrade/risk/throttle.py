@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import deque
 
 from omoitrade.core.clock import Clock
+from omoitrade.core.errors import ValidationError
 from omoitrade.model.accounts import User
-from omoitrade.model.events import StrategyThrottled
+from omoitrade.model.events import StrategyReEnabled, StrategyThrottled
 from omoitrade.model.identifiers import PortfolioId, StrategyId, parent_order_of
 from omoitrade.model.orders import Order
 from omoitrade.risk.config import SECOND_NS, ThrottleConfig
@@ -104,7 +105,8 @@ class ExecutionThrottle:
     """Disables a strategy after ``max_executions`` automated executions within ``window_ns``.
 
     A disabled strategy stays disabled until :meth:`enable` is called by a user who may
-    trade (ADMIN, RISK_MANAGER or TRADER); :meth:`replay` disables it again after a restart.
+    trade (ADMIN, RISK_MANAGER or TRADER); after a restart, :meth:`replay` of the recorded
+    events, oldest first, leaves each strategy as the last of them did.
     """
 
     def __init__(self, clock: Clock, max_executions: int, window_ns: int) -> None:
@@ -134,15 +136,29 @@ class ExecutionThrottle:
             window_ns=self.window_ns,
         )
 
-    def replay(self, event: StrategyThrottled) -> None:
-        """Apply a recorded :class:`StrategyThrottled`: the strategy is disabled again."""
-        self._disabled.add(event.strategy_id)
+    def replay(self, event: StrategyThrottled | StrategyReEnabled) -> None:
+        """Apply a recorded event: :class:`StrategyThrottled` disables the strategy again,
+        :class:`StrategyReEnabled` enables it."""
+        if isinstance(event, StrategyThrottled):
+            self._disabled.add(event.strategy_id)
+        else:
+            self._disabled.discard(event.strategy_id)
 
-    def enable(self, strategy_id: StrategyId, user: User) -> None:
-        """Re-enable a throttled strategy; its execution count starts afresh."""
+    def enable(
+        self, strategy_id: StrategyId, user: User, reason: str = "re-enabled"
+    ) -> StrategyReEnabled | None:
+        """Re-enable a throttled strategy; its execution count starts afresh. Returns the
+        event to record when it was disabled (publish it: ``RiskEngine.enable_strategy``)."""
         require_role(user, RESTRICT_ROLES, "re-enable a throttled strategy")
-        self._disabled.discard(strategy_id)
+        if not reason.strip():
+            raise ValidationError("reason", "must be a non-empty string", reason)
         self._executions.pop(strategy_id, None)
+        if strategy_id not in self._disabled:
+            return None
+        self._disabled.discard(strategy_id)
+        return StrategyReEnabled(
+            **event_meta(self._clock), strategy_id=strategy_id, user_id=user.id, reason=reason
+        )
 
     def disabled(self) -> frozenset[StrategyId]:
         return frozenset(self._disabled)

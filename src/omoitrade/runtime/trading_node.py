@@ -5,7 +5,9 @@ judges each order through :class:`LedgerRiskView`; fills move the ledger and ref
 risk limits; a HALT (a breach's action, or the kill switch) cancels working orders, and a
 kill switch with ``flatten`` closes positions with market orders; quotes mark the ledger
 and give the reference prices, and price moves re-measure the limits that move with prices.
-Each order's strategy (its request's) is kept for the strategy throttle and P&L by strategy.
+Each order's strategy (its request's, or for a cancel-replace's replacement its original's)
+is kept for the strategy throttle and P&L by strategy; exposure and VaR are valued in each
+portfolio's base currency at the ledger's FX rates.
 See docs/order-management.md.
 """
 
@@ -93,7 +95,8 @@ RiskSink = Callable[[Sequence[RiskLimit], Mapping[PortfolioId, EquityMarks]], No
 
 
 class LedgerRiskView:
-    """The risk engine's view of the world, from the ledger, the order manager and prices."""
+    """The risk engine's view of the world, from the ledger, the order manager and prices;
+    a :class:`~omoitrade.risk.var.CurrencyView` too (values in the base currency)."""
 
     def __init__(self, node: TradingNode) -> None:
         self._node = node
@@ -116,10 +119,23 @@ class LedgerRiskView:
     def equity(self, portfolio_id: PortfolioId) -> Decimal | None:
         return self._node.ledger.equity(portfolio_id)
 
+    def base_currency(self, portfolio_id: PortfolioId) -> str:
+        return self._node.ledger.base_currency(portfolio_id)
+
+    def quote_currency(self, instrument_id: InstrumentId) -> str | None:
+        instrument = self._node.instruments.get(instrument_id)
+        return None if instrument is None else instrument.quote_currency
+
+    def convert(self, amount: Decimal, from_currency: str, to_currency: str) -> Decimal:
+        """At the ledger's latest rate; raises MissingFxRate when it has none."""
+        return self._node.ledger.convert(amount, from_currency, to_currency)
+
 
 class NodeOrderManager(OrderManager):
     """The node's order manager: it also tells which strategy asked for the order being
-    judged (an :class:`Order` does not carry it; its :class:`OrderRequest` does)."""
+    judged (an :class:`Order` does not carry it; its :class:`OrderRequest` does, and a
+    cancel-replace's replacement is asked for by its original's strategy, read from
+    ``strategies``: the node's strategy of each open order)."""
 
     def __init__(
         self,
@@ -134,9 +150,11 @@ class NodeOrderManager(OrderManager):
         mid_price: Callable[[InstrumentId], Decimal | None] | None = None,
         ids: IdGenerator | None = None,
         config: OrderManagerConfig | None = None,
+        strategies: Mapping[OrderId, StrategyId] | None = None,
     ) -> None:
         # (spelled out, not **options: a compiled subclass passes keywords on by name)
         self._asking: dict[tuple[PortfolioId, ClientOrderId], StrategyId] = {}
+        self._strategies: Mapping[OrderId, StrategyId] = {} if strategies is None else strategies
         super().__init__(
             clock=clock,
             bus=bus,
@@ -174,8 +192,29 @@ class NodeOrderManager(OrderManager):
             for key in asking:
                 self._asking.pop(key, None)
 
+    def original_finished(self, original: Order, cancelled: bool) -> None:
+        """As the base class; a replacement sent for ``original`` is judged as asked for
+        by ``original``'s strategy (kept under the replacement's id if the original's
+        close was heard first)."""
+        replacement = self.replacing.get(original.id)
+        strategy_id = None
+        if replacement is not None:
+            strategy_id = self._strategies.get(original.id)
+            if strategy_id is None:
+                strategy_id = self._strategies.get(replacement.id)
+        if replacement is None or strategy_id is None:
+            super().original_finished(original, cancelled)
+            return
+        key = (replacement.portfolio_id, replacement.client_order_id)
+        self._asking[key] = strategy_id
+        try:
+            super().original_finished(original, cancelled)
+        finally:
+            self._asking.pop(key, None)
+
     def strategy_asking(self, order: Order) -> StrategyId | None:
-        """The strategy of the request ``order`` is being made from (during its submit)."""
+        """The strategy of the request ``order`` is being made from (during its submit),
+        or of the original a replacement is sent for (while it is judged)."""
         asking = self._asking
         return asking.get((order.portfolio_id, order.client_order_id)) if asking else None
 
@@ -232,6 +271,7 @@ class TradingNode:
             mid_price=self.prices.get,
             ids=self.ids,
             config=self.config.orders,
+            strategies=self._strategy_of,
         )
         self.journal = journal
         bus.subscribe("events.risk.*", self._persist, priority=100)  # stored before acted on
@@ -345,8 +385,13 @@ class TradingNode:
             self.risk.record_execution(strategy_id)  # an automated order's first fill
 
     def _on_order_closed(self, event: OrderCancelled | OrderRejected) -> None:
-        if self._strategy_of:
-            self._strategy_of.pop(event.order_id, None)
+        strategy_of = self._strategy_of
+        if strategy_of:
+            strategy_id = strategy_of.pop(event.order_id, None)
+            if strategy_id is not None and self.orders.replacing:
+                replacement = self.orders.replacing.get(event.order_id)
+                if replacement is not None:  # a cancel-replace's: its replacement carries it
+                    strategy_of[replacement.id] = strategy_id
 
     def _apply_fill(self, event: OrderFillEvent, strategy_id: StrategyId | None = None) -> None:
         instrument = self.instruments[event.instrument_id]

@@ -1,12 +1,17 @@
 """The trading node's risk wiring: price moves re-measure the limits, the strategy throttle
-is connected and survives a restart, and fills carry their order's strategy to the ledger."""
+is connected and survives a restart (re-enabling too), and fills carry their order's strategy
+to the ledger, across a cancel-replace as well."""
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal as D
+from pathlib import Path
 
-from test_trading_node import BTC, MAKER, World
+import pytest
+from test_trading_node import BTC, MAKER, ME, World
 
+from omoitrade.core.bus import MessageBus
 from omoitrade.model.enums import (
     BreachAction,
     LimitType,
@@ -15,14 +20,25 @@ from omoitrade.model.enums import (
     OrderType,
     UserRole,
 )
-from omoitrade.model.events import RiskLimitBreached, RiskLimitWarning, StrategyThrottled
+from omoitrade.model.events import (
+    RiskLimitBreached,
+    RiskLimitWarning,
+    StrategyReEnabled,
+    StrategyThrottled,
+)
 from omoitrade.model.identifiers import ClientOrderId, StrategyId
 from omoitrade.model.market_data import TradeTick
 from omoitrade.model.venue import SubmitOrder
 from omoitrade.risk import ReasonCode, TradingState
 from omoitrade.risk.config import ThrottleConfig
-from omoitrade.runtime.trading_node import TradingNodeConfig
+from omoitrade.runtime.paper_resume import stored_events
+from omoitrade.runtime.trading_node import PortfolioSetup, TradingNode, TradingNodeConfig
+from omoitrade.store import Database
+from omoitrade.store.order_journal import SqlOrderJournal
 from omoitrade.testing import factories as f
+
+sys.path.append(str(Path(__file__).resolve().parents[2] / "unit" / "execution"))
+from test_cancel_replace import NoAmendVenue  # the venue double, shared
 
 DAILY_LOSS_HALT = {
     "limit_type": LimitType.MAX_DAILY_LOSS,
@@ -134,10 +150,54 @@ def test_the_throttle_disables_a_strategy_and_a_restart_keeps_it_disabled() -> N
     assert again.status is OrderStatus.REJECTED
     assert again.reject_reason is not None and "risk.strategy_throttled" in again.reject_reason
 
-    throttle = w.node.risk.throttle
-    assert throttle is not None
-    throttle.enable(bot, f.make_user(f.make_organization(), role=UserRole.RISK_MANAGER))
+    risk_manager = f.make_user(f.make_organization(), role=UserRole.RISK_MANAGER)
+    [enabled] = w.node.risk.enable_strategy(bot, risk_manager, "the fills were intended")
+    assert isinstance(enabled, StrategyReEnabled)
+    assert (enabled.strategy_id, enabled.user_id) == (bot, risk_manager.id)
+    assert w.journal.events[-1] is enabled  # stored with the other risk events
     assert w.order("b5", OrderSide.BUY, "0.08", strategy=bot).status is OrderStatus.FILLED
+
+    w.node = w.new_node()  # throttled, then re-enabled: enabled
+    w.node.restore(w.journal.events)
+    throttled = w.published(StrategyThrottled.topic)
+    for n in range(6, 9):  # executions count afresh after a restart: three more disable it
+        assert w.order(f"b{n}", OrderSide.BUY, f"0.1{n}", strategy=bot).status is (
+            OrderStatus.FILLED
+        )
+    assert [e.strategy_id for e in throttled] == [bot]
+
+    w.node = w.new_node()  # re-enabled, then throttled again: disabled
+    w.node.restore(w.journal.events)
+    assert w.order("b9", OrderSide.BUY, "0.19", strategy=bot).status is OrderStatus.REJECTED
+    assert w.order("o2", OrderSide.BUY, "0.2", strategy=other).status is OrderStatus.FILLED
+
+
+def test_a_re_enable_is_kept_in_the_event_store_across_a_restart(database: Database) -> None:
+    w = throttled_world()
+    with database.transaction() as uow:
+        uow.organizations.add(w.organization)
+        uow.portfolios.add(w.portfolio)
+        uow.instruments.add(BTC)
+    w.journal = SqlOrderJournal(database)  # type: ignore[assignment]
+    w.node = w.new_node()
+    w.mark("41990.00", "42000.00")
+    bot = StrategyId.new()
+    for n in range(3):
+        assert w.order(f"b{n}", OrderSide.BUY, f"0.0{n + 1}", strategy=bot).status is (
+            OrderStatus.FILLED
+        )
+    admin = f.make_user(w.organization, role=UserRole.ADMIN)
+    [enabled] = w.node.risk.enable_strategy(bot, admin, "reviewed")
+
+    w.node = w.new_node()
+    w.node.restore(stored_events(database))
+
+    kinds = (StrategyThrottled, StrategyReEnabled)
+    stored = [e for e in stored_events(database) if isinstance(e, kinds)]
+    assert [type(e) for e in stored] == [StrategyThrottled, StrategyReEnabled]
+    assert stored[-1] == enabled  # (who, why and when, as published)
+    throttle = w.node.risk.throttle
+    assert throttle is not None and throttle.is_enabled(bot)
 
 
 def test_the_fills_of_one_order_count_as_one_execution() -> None:
@@ -170,6 +230,62 @@ def test_the_throttle_is_off_unless_configured() -> None:
             OrderStatus.FILLED
         )
     assert w.node.risk.throttle is None
+
+
+# --- a cancel-replace's replacement is its original's strategy's ------------------------------
+def behind_a_venue_that_cannot_amend(w: World) -> NoAmendVenue:
+    """Put the world's node behind a venue that cannot amend: amends are cancel-replaces."""
+    assert w.venue is not None
+    w.venue.disconnect()
+    edge = NoAmendVenue(w.exchange)
+    w.node = TradingNode(
+        clock=w.clock,
+        bus=MessageBus(),
+        journal=w.journal,
+        venues={"SIM": edge},  # type: ignore[dict-item]
+        instruments=w.instruments,
+        portfolios=[PortfolioSetup(w.portfolio, ME, w.limits)],
+        config=w.config,
+    )
+    w.mark("41990.00", "42000.00")
+    return edge
+
+
+@pytest.mark.parametrize("cancel_heard_later", [False, True], ids=["at-once", "later"])
+def test_a_replaced_order_stays_its_strategys_for_the_throttle_and_pnl(
+    cancel_heard_later: bool,
+) -> None:
+    w = throttled_world()
+    edge = behind_a_venue_that_cannot_amend(w)
+    edge.hold_cancels = cancel_heard_later  # the original's cancel confirmed in its call, or not
+    bot = StrategyId.new()
+    throttled = w.published(StrategyThrottled.topic)
+    resting = w.order("r1", OrderSide.BUY, "0.1", "41000.00", strategy=bot)
+    original = w.order("b1", OrderSide.BUY, "0.5", "41000.00", strategy=bot)
+
+    def amend(cid: str, price: str) -> TradingNode:
+        w.node.orders.amend(w.portfolio.id, ClientOrderId(cid), price=D(price))
+        edge.deliver_cancels()
+        assert len(edge.submits(f"{cid}.r1")) == (cid == "b1")  # sent unless refused
+        return w.node
+
+    replacement = amend("b1", "42000.00").orders.order(w.portfolio.id, ClientOrderId("b1.r1"))
+    assert original.status is OrderStatus.CANCELLED
+    assert replacement is not None and replacement.status is OrderStatus.FILLED
+    assert w.order("s1", OrderSide.SELL, "0.5", strategy=bot).status is OrderStatus.FILLED
+
+    by_strategy = w.node.ledger.pnl_by_strategy(w.portfolio.id)
+    assert set(by_strategy) == {bot}  # the replacement's fill too
+    assert (by_strategy[bot].realized_pnl, by_strategy[bot].fills) == (D("-5"), 2)
+    assert throttled == []
+    assert w.order("b2", OrderSide.BUY, "0.01", strategy=bot).status is OrderStatus.FILLED
+    assert [(e.strategy_id, e.executions) for e in throttled] == [(bot, 3)]  # b1.r1 counted
+
+    refused = amend("r1", "41500.00").orders.order(w.portfolio.id, ClientOrderId("r1.r1"))
+    assert resting.status is OrderStatus.CANCELLED
+    assert refused is not None and refused.status is OrderStatus.REJECTED
+    assert refused.reject_reason is not None
+    assert refused.reject_reason.startswith(f"{ReasonCode.STRATEGY_THROTTLED}: ")
 
 
 # --- P&L by strategy ------------------------------------------------------------------------

@@ -77,6 +77,7 @@ EXPECTED_CONCRETE = {
     "KillSwitchEngaged",
     "KillSwitchReleased",
     "StrategyThrottled",
+    "StrategyReEnabled",
     "MarketDataAnomaly",
 }
 
