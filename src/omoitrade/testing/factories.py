@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -160,6 +161,23 @@ def make_bar(instrument: Instrument, **overrides: Any) -> Bar:
         "ask": Decimal("42051.00"),
     }
     return Bar(**(fields | overrides))
+
+
+def make_daily_bars(
+    instrument: Instrument,
+    rows: Iterable[tuple[object, object, object, object]],
+    start: datetime = datetime(2024, 1, 1, tzinfo=UTC),
+    volume: object = 1000,
+) -> list[Bar]:
+    """One daily bar per (open, high, low, close) row from ``start`` (text or numbers)."""
+    bars = []
+    for i, (open_, high, low, close) in enumerate(rows):
+        o, h, lo, c = (Decimal(str(price)) for price in (open_, high, low, close))
+        day = start + timedelta(days=i)
+        bars.append(
+            Bar(BarId.new(), instrument.id, day, Timeframe.D1, o, h, lo, c, Decimal(str(volume)))
+        )
+    return bars
 
 
 _SMA_FAST = {"sma": {"period": 10}}

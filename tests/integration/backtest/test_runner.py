@@ -13,7 +13,7 @@ import pytest
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, StrategySpec
 from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import OrderSide, Timeframe
-from omoitrade.model.identifiers import BarId, VenueTradeId
+from omoitrade.model.identifiers import VenueTradeId
 from omoitrade.model.market_data import Bar, TradeTick
 from omoitrade.strategy.document import validate_document
 from omoitrade.testing import factories as f
@@ -28,20 +28,7 @@ STOCK = f.make_instrument(symbol="XYZ", lot_size=D("1"), min_quantity=D("1"))
 
 def bars(rows: list[tuple[str, str, str, str]]) -> list[Bar]:
     """Daily bars from (open, high, low, close)."""
-    return [
-        Bar(
-            BarId.new(),
-            STOCK.id,
-            T0 + timedelta(days=i),
-            Timeframe.D1,
-            D(o),
-            D(h),
-            D(lo),
-            D(c),
-            D(1000),
-        )
-        for i, (o, h, lo, c) in enumerate(rows)
-    ]
+    return f.make_daily_bars(STOCK, rows, T0)
 
 
 def above(level: int, **risk: object) -> StrategySpec:

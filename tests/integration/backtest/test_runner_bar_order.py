@@ -7,7 +7,7 @@ import random
 from decimal import Decimal as D
 
 import pytest
-from tests.integration.backtest.test_runner_sampling import EXAMPLES, OTHER, STOCK, bars, sma_cross
+from test_runner_sampling import EXAMPLES, OTHER, STOCK, bars, sma_cross
 
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, RawRun, StrategySpec
 from omoitrade.core.errors import ValidationError

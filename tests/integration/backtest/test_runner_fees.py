@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, RawRun, StrategySpec
-from omoitrade.model.enums import OrderSide, OrderStatus, Timeframe
-from omoitrade.model.identifiers import BarId
+from omoitrade.model.enums import OrderSide, OrderStatus
 from omoitrade.model.market_data import Bar
 from omoitrade.strategy.base import Strategy
 from omoitrade.testing import factories as f
@@ -27,20 +26,7 @@ ROWS = [  # (open, high, low, close): a limit buy at 98 is first reached by the 
 
 
 def bars(volume: str = "1000") -> list[Bar]:
-    return [
-        Bar(
-            BarId.new(),
-            STOCK.id,
-            T0 + timedelta(days=i),
-            Timeframe.D1,
-            D(o),
-            D(h),
-            D(lo),
-            D(c),
-            D(volume),
-        )
-        for i, (o, h, lo, c) in enumerate(ROWS)
-    ]
+    return f.make_daily_bars(STOCK, ROWS, T0, volume)
 
 
 class LimitInMarketOut(Strategy):

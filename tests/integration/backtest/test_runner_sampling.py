@@ -11,7 +11,7 @@ from pathlib import Path
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, RawRun, StrategySpec
 from omoitrade.model import Instrument
 from omoitrade.model.enums import OrderSide, Timeframe
-from omoitrade.model.identifiers import BarId, VenueTradeId
+from omoitrade.model.identifiers import VenueTradeId
 from omoitrade.model.market_data import Bar, TradeTick
 from omoitrade.strategy.base import Strategy
 from omoitrade.strategy.document import validate_document
@@ -26,20 +26,8 @@ CLOSES = [100 + ((i * 7) % 13) - 6 for i in range(60)]
 
 def bars(instrument: Instrument, shift: int = 0) -> list[Bar]:
     """Daily bars around a zigzag: open c, high c + 2, low c - 2, close c + 1."""
-    return [
-        Bar(
-            BarId.new(),
-            instrument.id,
-            T0 + timedelta(days=i),
-            Timeframe.D1,
-            D(c + shift),
-            D(c + shift + 2),
-            D(c + shift - 2),
-            D(c + shift + 1),
-            D(1000),
-        )
-        for i, c in enumerate(CLOSES)
-    ]
+    zigzag = [(c + shift, c + shift + 2, c + shift - 2, c + shift + 1) for c in CLOSES]
+    return f.make_daily_bars(instrument, zigzag, T0)
 
 
 def sma_cross(symbol: str = "SIM:XYZ") -> StrategySpec:

@@ -11,8 +11,8 @@ from pathlib import Path
 from omoitrade.backtest.inputs import load_strategy
 from omoitrade.backtest.runner import BacktestConfig, BacktestRunner, RawRun, StrategySpec
 from omoitrade.model import Instrument
-from omoitrade.model.enums import OrderSide, Timeframe
-from omoitrade.model.identifiers import BarId, InstrumentId, StrategyId
+from omoitrade.model.enums import OrderSide
+from omoitrade.model.identifiers import InstrumentId, StrategyId
 from omoitrade.model.market_data import Bar
 from omoitrade.model.orders import Order
 from omoitrade.model.trades import Trade
@@ -31,20 +31,8 @@ CONFIG = BacktestConfig(initial_cash=D(100_000), commission=D("0.001"))
 
 def bars(instrument: Instrument, shift: int = 0) -> list[Bar]:
     """Daily bars around a zigzag: open c, high c + 2, low c - 2, close c + 1."""
-    return [
-        Bar(
-            BarId.new(),
-            instrument.id,
-            T0 + timedelta(days=i),
-            Timeframe.D1,
-            D(c + shift),
-            D(c + shift + 2),
-            D(c + shift - 2),
-            D(c + shift + 1),
-            D(1000),
-        )
-        for i, c in enumerate(CLOSES)
-    ]
+    zigzag = [(c + shift, c + shift + 2, c + shift - 2, c + shift + 1) for c in CLOSES]
+    return f.make_daily_bars(instrument, zigzag, T0)
 
 
 def rule_spec() -> StrategySpec:
