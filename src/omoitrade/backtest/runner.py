@@ -87,6 +87,11 @@ class BacktestConfig:
     signals: SignalSettings = field(default_factory=SignalSettings)
     tick_bars: Timeframe = Timeframe.M1  # bars built from trade ticks for the strategies
     seed: int = 0
+    # the exchange account is a margin account that may sell short: a short reserves its
+    # proceeds plus this fraction of its value from the account's own cash (1: a short
+    # is funded like a long, no leverage, as the ledger's buying power counts it);
+    # None: a spot account, which can only sell what it holds (no short entries)
+    short_margin: Decimal | None = Decimal(1)
 
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:
@@ -95,6 +100,8 @@ class BacktestConfig:
             value = getattr(self, name)
             if value is not None and not 0 <= value < 1:
                 raise ValidationError(name, "must be a rate in [0, 1)", value)
+        if self.short_margin is not None and not self.short_margin > 0:
+            raise ValidationError("short_margin", "must be greater than 0", self.short_margin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +295,9 @@ class _Kernel:
         if len(currencies) != 1:
             raise ValidationError("instruments", "a backtest trades in one quote currency")
         (currency,) = currencies
-        self.exchange.open_account(ACCOUNT, {currency: config.initial_cash})
+        self.exchange.open_account(
+            ACCOUNT, {currency: config.initial_cash}, short_margin=config.short_margin
+        )
         self.portfolio = Portfolio.open(
             id=PortfolioId.new(ids),
             organization_id=OrganizationId.new(ids),

@@ -5,13 +5,23 @@ currency and ``q`` into the base currency; a sell the reverse. Positions are
 net (positive long, negative short) with a volume-weighted average price that
 resets when a position flips through zero. Funds held for working orders are
 ``locked``; ``free = total - locked``.
+
+A **margin account** (``short_margin`` set) may also sell what it does not hold: the
+base balance goes negative (a short), the proceeds are credited to the quote currency,
+and while the short is open the account reserves in the quote currency the proceeds
+plus ``short_margin`` times the short's value at its average entry price (rounded up to
+the instrument's money step): with 1, a short needs its full value in the account's own
+cash, as a long does. The reserve is fixed at entry (not marked to market; no margin
+calls). A buy that covers a short needs only its cost less the reserve it releases. A
+spot account (the default) never sells more than it holds when balances are enforced.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
+from omoitrade.core.errors import ValidationError
 from omoitrade.model.enums import ExecType, OrderSide
 from omoitrade.model.identifiers import AccountId, InstrumentId
 from omoitrade.model.instruments import Instrument
@@ -19,14 +29,18 @@ from omoitrade.model.money import ZERO
 from omoitrade.model.venue import Balance, ExecutionReport, VenuePosition
 
 _TRADE, _BUY = ExecType.TRADE, OrderSide.BUY  # bound once: reading them off the enum is slow
+_ONE = Decimal(1)
+
+Lock = tuple[tuple[str, Decimal], ...]  # what an order holds: (currency, amount) pairs
 
 
 class _Holding:
-    __slots__ = ("average_price", "quantity")
+    __slots__ = ("average_price", "quantity", "reserve")
 
     def __init__(self) -> None:
         self.quantity = ZERO
         self.average_price: Decimal | None = None
+        self.reserve = ZERO  # held in the quote currency against a short (margin accounts)
 
     def apply(self, signed_quantity: Decimal, price: Decimal) -> None:
         # (comparing with the Decimal ZERO spares converting an int 0 at every test)
@@ -45,35 +59,89 @@ class _Holding:
 class SimAccount:
     """One account's cash, locks and positions."""
 
-    def __init__(self, account_id: AccountId) -> None:
+    def __init__(self, account_id: AccountId, short_margin: Decimal | None = None) -> None:
+        """``short_margin``: None for a spot account, else a margin account's rate (> 0)."""
+        if short_margin is not None and not short_margin > ZERO:
+            raise ValidationError("short_margin", "must be greater than 0", short_margin)
         self.account_id = account_id
+        self.short_margin = short_margin
         self._cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
         self._locked: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        self._reserved: dict[str, Decimal] = {}  # against shorts (margin accounts only)
         self._holdings: dict[InstrumentId, _Holding] = {}
 
     def deposit(self, currency: str, amount: Decimal) -> None:
         self._cash[currency] += amount
 
     def free(self, currency: str) -> Decimal:
-        return self._cash[currency] - self._locked[currency]
+        free = self._cash[currency] - self._locked[currency]
+        reserved = self._reserved.get(currency)
+        return free if reserved is None else free - reserved
+
+    def needs(
+        self,
+        instrument: Instrument,
+        side: OrderSide,
+        quantity: Decimal,
+        price: Decimal | None,
+        held: Lock = (),
+    ) -> Lock:
+        """What an order holds while it works: base for a sell of what the account has,
+        quote for a buy (less the short reserve it releases) and for a short's margin.
+        ``held`` counts as free (the reservation the order shares or replaces); a price
+        of None (a market order) needs no quote."""
+        quote, rate = instrument.quote_currency, self.short_margin
+        if side is not _BUY:
+            base = instrument.base_currency
+            if rate is None:
+                return ((base, quantity),)
+            own = self.free(base) + _amount(held, base)
+            covered = quantity if own >= quantity else own if own > ZERO else ZERO
+            lock: Lock = ((base, covered),) if covered else ()
+            if covered != quantity and price is not None:
+                lock += ((quote, rate * price * (quantity - covered)),)
+            return lock
+        if price is None:
+            return ()
+        cost = price * quantity
+        if rate is not None:
+            cost -= self._released(instrument, quantity)
+        return ((quote, cost),) if cost > ZERO else ()
+
+    def shortfall(self, need: Lock, held: Lock = ()) -> tuple[str, Decimal, Decimal] | None:
+        """The first (currency, needed, free) that ``need`` exceeds the free funds in,
+        counting ``held`` as free; None when the account can hold it."""
+        for currency, amount in need:
+            free = self.free(currency) + _amount(held, currency)
+            if amount > free:
+                return currency, amount, free
+        return None
+
+    def hold(self, lock: Lock) -> None:
+        """Lock every (currency, amount) of ``lock``."""
+        locked = self._locked
+        for currency, amount in lock:
+            locked[currency] += amount
+
+    def release(self, lock: Lock) -> None:
+        """Unlock every (currency, amount) of ``lock``, never below zero."""
+        locked = self._locked
+        for currency, amount in lock:
+            left = locked[currency] - amount
+            locked[currency] = left if left > ZERO else ZERO  # max(ZERO, left)
 
     def lock(self, currency: str, amount: Decimal) -> None:
-        self._locked[currency] += amount
+        self.hold(((currency, amount),))
 
     def unlock(self, currency: str, amount: Decimal) -> None:
-        left = self._locked[currency] - amount
-        self._locked[currency] = left if left > ZERO else ZERO  # max(ZERO, left)
+        self.release(((currency, amount),))
 
     def relock(self, held: tuple[str, Decimal] | None, hold: tuple[str, Decimal] | None) -> None:
         """``unlock(*held)`` then ``lock(*hold)``, either may be None: an order's lock moved."""
-        locked = self._locked
         if held is not None:
-            currency, amount = held
-            left = locked[currency] - amount
-            locked[currency] = left if left > ZERO else ZERO
+            self.release((held,))
         if hold is not None:
-            currency, amount = hold
-            locked[currency] += amount
+            self.hold((hold,))
 
     def apply_fill(self, report: ExecutionReport, instrument: Instrument) -> None:
         """Book a TRADE report: cash in both currencies, commission, and the position."""
@@ -96,13 +164,37 @@ class SimAccount:
         if holding is None:
             holding = self._holdings[instrument.id] = _Holding()
         holding.apply(signed_quantity, price)
+        if self.short_margin is not None:
+            reserve = self._reserve(instrument, holding.quantity, holding.average_price)
+            self._reserved[quote] = self._reserved.get(quote, ZERO) + reserve - holding.reserve
+            holding.reserve = reserve
+
+    def _reserve(
+        self, instrument: Instrument, quantity: Decimal, average_price: Decimal | None
+    ) -> Decimal:
+        """What a position of ``quantity`` reserves: the proceeds and the margin of a short."""
+        if quantity >= ZERO or average_price is None or self.short_margin is None:
+            return ZERO
+        value = (_ONE + self.short_margin) * -quantity * average_price
+        step = instrument.tick_size * instrument.lot_size
+        return value.quantize(step, rounding=ROUND_CEILING)
+
+    def _released(self, instrument: Instrument, quantity: Decimal) -> Decimal:
+        """The short reserve a buy of ``quantity`` would release."""
+        holding = self._holdings.get(instrument.id)
+        if holding is None or holding.quantity >= ZERO:
+            return ZERO
+        left = min(holding.quantity + quantity, ZERO)
+        return holding.reserve - self._reserve(instrument, left, holding.average_price)
 
     def balances(self) -> list[Balance]:
-        currencies = sorted(set(self._cash) | set(self._locked))
-        return [
-            Balance(c, self._cash[c], self._cash[c] - self._locked[c], self._locked[c])
-            for c in currencies
-        ]
+        """Per currency; ``locked`` counts what working orders hold and short reserves."""
+        currencies = sorted(set(self._cash) | set(self._locked) | set(self._reserved))
+        balances = []
+        for c in currencies:
+            held = self._locked[c] + self._reserved[c] if c in self._reserved else self._locked[c]
+            balances.append(Balance(c, self._cash[c], self._cash[c] - held, held))
+        return balances
 
     def positions(self) -> list[VenuePosition]:
         return [
@@ -110,3 +202,11 @@ class SimAccount:
             for instrument_id, holding in sorted(self._holdings.items(), key=lambda kv: str(kv[0]))
             if holding.quantity != 0
         ]
+
+
+def _amount(lock: Lock, currency: str) -> Decimal:
+    """What ``lock`` holds of ``currency``."""
+    for held_currency, amount in lock:
+        if held_currency == currency:
+            return amount
+    return ZERO

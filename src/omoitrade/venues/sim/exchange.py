@@ -40,7 +40,7 @@ from omoitrade.model.venue import (
     VenuePosition,
     VenueReport,
 )
-from omoitrade.venues.sim.accounts import SimAccount
+from omoitrade.venues.sim.accounts import Lock, SimAccount
 from omoitrade.venues.sim.bar_fills import BarExecutionSimulator, BarFillConfig
 from omoitrade.venues.sim.latency import DelayLine, LatencyModel
 from omoitrade.venues.sim.matching import MatchingEngine
@@ -49,7 +49,7 @@ from omoitrade.venues.sim.reports import order_rejected
 _DAY_NS = 86_400 * 1_000_000_000
 # enum members bound once: reading one off its class costs more than the test that uses it
 _TRADE, _TAKER, _MARKET, _SELL = ExecType.TRADE, Liquidity.TAKER, OrderType.MARKET, OrderSide.SELL
-_REJECTED = ExecType.REJECTED
+_REJECTED, _NEW, _BUY = ExecType.REJECTED, ExecType.NEW, OrderSide.BUY
 
 
 class ExchangeMode(StrEnum):
@@ -105,7 +105,12 @@ class SimulatedExchange:
         self._data_handlers: list[MarketDataHandler] = []
         self._fills: list[ExecutionReport] = []
         self._latest: dict[tuple[AccountId, ClientOrderId], ExecutionReport] = {}  # per order
-        self._locks: dict[tuple[AccountId, ClientOrderId], tuple[str, Decimal]] = {}
+        self._locks: dict[tuple[AccountId, ClientOrderId], Lock] = {}
+        # OCO groups reserve once, the largest of their members' locks (one fills at most):
+        # a submitted order's group, then the working members of each group
+        self._joining: dict[tuple[AccountId, ClientOrderId], str] = {}
+        self._group_of: dict[tuple[AccountId, ClientOrderId], str] = {}
+        self._groups: dict[tuple[AccountId, str], dict[ClientOrderId, None]] = {}
         self._background: set[AccountId] = set()
         report_ids = self._report_ids = count(1).__next__
         self._engines: dict[InstrumentId, MatchingEngine] = {}
@@ -170,10 +175,10 @@ class SimulatedExchange:
 
     def submit(self, command: SubmitOrder) -> None:
         if self._ack_ns <= 0:  # the order path's hot case: no delay line at all
-            if self._enforce_balances:
+            if self._enforce_balances or command.oco_group is not None:
                 self._submit(command)
             else:
-                self._route("submit", command)  # (what _submit comes to: no funding check)
+                self._route("submit", command)  # (what _submit comes to: no check, no group)
         else:
             self._to_venue.call(self._ack_ns, self._submit, command)
 
@@ -221,16 +226,23 @@ class SimulatedExchange:
 
     # --- accounts ---------------------------------------------------------------------------
     def open_account(
-        self, account_id: AccountId, deposits: dict[str, Decimal], *, background: bool = False
+        self,
+        account_id: AccountId,
+        deposits: dict[str, Decimal],
+        *,
+        background: bool = False,
+        short_margin: Decimal | None = None,
     ) -> SimAccount:
         """Create an account with starting cash; a second open of the same id is a Conflict.
 
         A ``background`` account belongs to the simulated market itself: its
-        reports are booked but not sent to report handlers.
+        reports are booked but not sent to report handlers. ``short_margin`` makes it a
+        margin account that may sell short (see :class:`SimAccount`); None: spot.
         """
         if account_id in self._accounts:
             raise Conflict(f"account {account_id} is already open at {self.venue}")
-        account = self._accounts[account_id] = SimAccount(account_id)
+        account = SimAccount(account_id, short_margin)
+        self._accounts[account_id] = account
         if background:
             self._background.add(account_id)
         for currency, amount in deposits.items():
@@ -276,6 +288,9 @@ class SimulatedExchange:
 
     # --- internals --------------------------------------------------------------------------
     def _submit(self, command: SubmitOrder) -> None:
+        group = command.oco_group
+        if group is not None and command.instrument_id in self._instruments:
+            self._joining[command.account_id, command.client_order_id] = group  # joins at NEW
         problem = self._funding_problem(command) if self._enforce_balances else None
         if problem is not None:
             at = self.clock.utc_now()
@@ -349,20 +364,63 @@ class SimulatedExchange:
         key = (report.account_id, report.client_order_id)
         if report.exec_type is _REJECTED:  # a refused new order never worked: it neither
             self._latest.setdefault(key, report)  # replaces nor unlocks one of the same id
+            if self._joining:
+                self._joining.pop(key, None)
             return
         self._latest[key] = report
         if trade:
             account.apply_fill(report, instrument)
+        if self._joining and report.exec_type is _NEW and key in self._joining:
+            self._join(key, self._joining.pop(key))
+        group = self._group_of.get(key) if self._group_of else None
+        if group is not None:
+            self._relock_group(account, key, group, report, instrument)
+            return
         previous = self._locks.pop(key, None)
-        lock = (
-            _lock_for(report, instrument)
-            if report.order_type is not _MARKET and report.leaves_quantity > ZERO
-            else None
-        )
-        if previous is not None or lock is not None:
-            account.relock(previous, lock)
-            if lock is not None:
-                self._locks[key] = lock
+        if previous is not None:
+            account.release(previous)
+        lock = _lock_for(account, report, instrument)
+        if lock:
+            account.hold(lock)
+            self._locks[key] = lock
+
+    def _join(self, key: tuple[AccountId, ClientOrderId], group: str) -> None:
+        self._group_of[key] = group
+        self._groups.setdefault((key[0], group), {})[key[1]] = None
+
+    def _relock_group(
+        self,
+        account: SimAccount,
+        key: tuple[AccountId, ClientOrderId],
+        group: str,
+        report: ExecutionReport,
+        instrument: Instrument,
+    ) -> None:
+        """Move the lock of a member of an OCO group: the group holds the largest of its
+        members' locks, per currency; a member done leaves the group."""
+        members = self._groups[key[0], group]
+        shared = self._group_lock(key[0], members)
+        account.release(shared)
+        self._locks.pop(key, None)
+        lock = _lock_for(account, report, instrument)  # with the group's funds free
+        if lock:
+            self._locks[key] = lock
+        if report.leaves_quantity <= ZERO:
+            del self._group_of[key]
+            members.pop(key[1], None)
+            if not members:
+                del self._groups[key[0], group]
+        account.hold(self._group_lock(key[0], members))
+
+    def _group_lock(self, account_id: AccountId, members: dict[ClientOrderId, None]) -> Lock:
+        """Per currency, the largest lock of the group's ``members``."""
+        most: dict[str, Decimal] = {}
+        locks = self._locks
+        for client_order_id in members:
+            for currency, amount in locks.get((account_id, client_order_id), ()):
+                if amount > most.get(currency, ZERO):
+                    most[currency] = amount
+        return tuple(sorted(most.items()))
 
     def _funding_problem(self, command: SubmitOrder) -> str | None:
         if not self.config.enforce_balances:
@@ -373,24 +431,32 @@ class SimulatedExchange:
         instrument = self._instruments.get(command.instrument_id)
         if instrument is None:
             return None  # the worker lookup reports the unknown instrument
-        if command.side is OrderSide.SELL:
-            currency, needed = instrument.base_currency, command.quantity
-        else:
-            price = command.price or command.stop_price or self._reference_price(instrument.id)
-            if price is None:
-                return None
-            currency, needed = instrument.quote_currency, price * command.quantity
-        free = account.free(currency)
-        if needed > free:
-            return f"insufficient {currency}: needs {needed}, free {free}"
-        return None
+        side = command.side
+        price = command.price or command.stop_price
+        if price is None and (side is _BUY or account.short_margin is not None):
+            price = self._reference_price(instrument.id, side)
+        group = command.oco_group
+        members = None if group is None else self._groups.get((command.account_id, group))
+        shared = () if not members else self._group_lock(command.account_id, members)
+        need = account.needs(instrument, side, command.quantity, price, shared)
+        lack = account.shortfall(need, shared)
+        if lack is None:
+            return None
+        currency, needed, free = lack
+        margin = (
+            " for the short margin"
+            if side is _SELL and currency != instrument.base_currency
+            else ""
+        )
+        return f"insufficient {currency}{margin}: needs {needed}, free {free}"
 
-    def _reference_price(self, instrument_id: InstrumentId) -> Decimal | None:
+    def _reference_price(self, instrument_id: InstrumentId, side: OrderSide) -> Decimal | None:
+        """Book mode: the price a market order of ``side`` would meet (or the last)."""
         engine = self._engines.get(instrument_id)
         if engine is None:
-            return None
-        ask = engine.best_ask()
-        return ask[0] if ask else engine.last_price
+            return None  # bars mode: a market order's price is the next bar's
+        best = engine.best_ask() if side is _BUY else engine.best_bid()
+        return best[0] if best else engine.last_price
 
     def _after_book_change(self, instrument_id: InstrumentId, book: _Book, at: datetime) -> None:
         """Mark the book for the next snapshot; publish a quote (at ``at``) if the top moved."""
@@ -444,14 +510,12 @@ class SimulatedExchange:
             self._publish(self.book(instrument_id))
 
 
-def _lock_for(report: ExecutionReport, instrument: Instrument) -> tuple[str, Decimal] | None:
-    """What a working order holds: quote currency for a buy, base for a sell."""
-    if report.side is _SELL:
-        return instrument.base_currency, report.leaves_quantity
+def _lock_for(account: SimAccount, report: ExecutionReport, instrument: Instrument) -> Lock:
+    """What a working order holds (see :meth:`SimAccount.needs`); a market order nothing."""
+    if report.order_type is _MARKET or report.leaves_quantity <= ZERO:
+        return ()
     price = report.price or report.stop_price
-    if price is None:
-        return None
-    return instrument.quote_currency, price * report.leaves_quantity
+    return account.needs(instrument, report.side, report.leaves_quantity, price)
 
 
 # Market data built from values the matching engine has already checked (its reports and its
