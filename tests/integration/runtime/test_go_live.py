@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
-from tests.integration.runtime.test_paper_session import SECOND, T0, advance, config
+from test_paper_session import SECOND, T0, advance, config
 
 from omoitrade.backtest.qualification import PaperQualification
 from omoitrade.core.clock import SimulatedClock
