@@ -3,21 +3,34 @@ the approval gates' requests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 from sqlalchemy import select
 
 from omoitrade.core.approvals import ApprovalRequest, ApprovalStatus
+from omoitrade.core.errors import Conflict
 from omoitrade.model.enums import BacktestStatus, TradingMode
 from omoitrade.model.identifiers import StrategyId
 from omoitrade.model.strategy_versions import BacktestRun, StrategyPerformance, StrategyVersion
 from omoitrade.store import tables
 from omoitrade.store.repositories import Repository, key_of
 
+IMMUTABLE = "strategy versions are immutable: a change (or a rollback) is a new version"
+
 
 class StrategyVersionRepository(Repository[StrategyVersion]):
-    """Versions are only ever added: a change is a new version (unique per number)."""
+    """Versions are only ever added: a change is a new version (unique per number). The
+    database refuses updates and deletes too (migration 0007)."""
 
     entity_cls = StrategyVersion
     table = tables.strategy_versions
+
+    def update_all(self, entities: Sequence[StrategyVersion], *, savepoint: bool = True) -> None:
+        raise Conflict(IMMUTABLE)
+
+    def delete(self, entity_id: UUID) -> None:
+        raise Conflict(IMMUTABLE)
 
     def history(self, strategy_id: StrategyId) -> list[StrategyVersion]:
         """Every version of a strategy, oldest first."""
