@@ -4,8 +4,10 @@ Fills apply exactly once, keyed by the venue's trade id (duplicates and replays 
 nothing); a status never moves an order backwards (a stale snapshot cannot undo a newer
 fill). A command that failed to arrive is sent again after a backoff; one whose outcome
 is unclear stays in flight until a targeted query (:meth:`ReportHandling.resolve_in_flight`)
-finds it at the venue, or, after a grace window, does not. When an order ends while a
-cancel-replace waits on it, the order manager hears of it (``original_finished``).
+finds it at the venue, or, after a grace window, does not: an unclear cancel or amend that
+did not take effect is sent again, on the same retry schedule as a submit. When an order
+ends while a cancel-replace waits on it, the order manager hears of it
+(``original_finished``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from omoitrade.model.venue import (
     CommandRejected,
     ExecutionReport,
     SubmitOrder,
+    VenueAdapter,
     VenueReport,
 )
 
@@ -171,7 +174,7 @@ class ReportHandling:
             )
         elif kind in _DONE or (kind is ExecType.STATUS and r.order_status is OrderStatus.CANCELLED):
             asked = self._cancel_reasons.pop(order, None)
-            if kind is not ExecType.CANCELLED:
+            if kind is _EXPIRED:
                 asked = None  # expired, not cancelled: the venue's reason stands
             reason = asked or r.reason or _DONE.get(kind, "cancelled at the venue")
             order.cancel(reason, at)
@@ -359,28 +362,32 @@ class ReportHandling:
         if m.replacing:
             m.original_finished(order, False)
 
-    async def resolve_in_flight(self) -> int:
-        """Ask the venue about every unclear submit; returns how many are still unclear.
+    def has_unclear(self) -> bool:
+        """Whether any command's outcome is unclear (cheap: for a timer's every tick)."""
+        return any(f.unclear for f in self._in_flight.values())
 
-        Found: its state and any fills apply, and nothing is resent. Not found: once the
-        grace window since the first send has passed, the order is sent again under the
-        same client order id (or rejected when the attempts are spent).
+    async def resolve_in_flight(self) -> int:
+        """Ask the venue about every unclear command; returns how many are still unclear.
+
+        A submit found at the venue: its state and any fills apply, and nothing is resent.
+        Not found: once the grace window since the first send has passed, the order is sent
+        again under the same client order id (or rejected when the attempts are spent).
+        A cancel or amend: see :meth:`_resolve_change`.
         """
         m = self.manager
         unclear = 0
         for key, flight in list(self._in_flight.items()):
-            if not flight.unclear or not isinstance(flight.command, SubmitOrder):
-                continue
+            if not flight.unclear or self._in_flight.get(key) is not flight:
+                continue  # clear, or answered while another was resolved
             order, command = flight.order, flight.command
             venue = m.venues[m.instruments[order.instrument_id].exchange]
             status = await venue.order_status(command.account_id, command.client_order_id)
             if status is not None:
-                since = order.submitted_at or order.created_at
-                if status.filled_quantity > order.filled_quantity:
-                    for fill in await venue.fills_since(command.account_id, since):
-                        if fill.client_order_id == command.client_order_id:
-                            self.on_report(fill)
-                self.on_report(status)
+                await self._apply_status(venue, order, status)
+            if not isinstance(command, SubmitOrder):
+                unclear += self._resolve_change(key, flight, status)
+                continue
+            if status is not None:
                 self._in_flight.pop(key, None)
                 continue
             waited = m.clock.timestamp_ns() - flight.first_sent_ns
@@ -396,3 +403,59 @@ class ReportHandling:
             m.send_submit(order)
             unclear += int(flight.unclear)
         return unclear
+
+    async def _apply_status(
+        self, venue: VenueAdapter, order: Order, status: ExecutionReport
+    ) -> None:
+        """Apply the venue's ``status`` of ``order``, after any fills it has that we lack."""
+        if status.filled_quantity > order.filled_quantity:
+            since = order.submitted_at or order.created_at
+            for fill in await venue.fills_since(status.account_id, since):
+                if fill.client_order_id == status.client_order_id:
+                    self.on_report(fill)
+        self.on_report(status)
+
+    def _resolve_change(
+        self, key: tuple[object, str], flight: InFlight, status: ExecutionReport | None
+    ) -> int:
+        """An unclear cancel or amend, once the venue's ``status`` of its order is applied.
+
+        The order ended (a cancel that took effect, a fill...): the command leaves flight.
+        An amend the venue's order shows: it applies. Otherwise the command is sent again
+        (same client order id) on the submits' retry schedule, or given up when its
+        attempts are spent. Not found: after the grace window, the order is lost. Returns 1
+        while it is still unclear, else 0.
+        """
+        order, command = flight.order, flight.command
+        if self._in_flight.get(key) is not flight:
+            return 0  # the status answered it
+        if not order.is_open:
+            del self._in_flight[key]
+            return 0
+        m = self.manager
+        if status is None:
+            if m.clock.timestamp_ns() - flight.first_sent_ns < m.config.not_found_grace_ns:
+                return 1
+            self.close_lost(order, "not found at the venue")
+            return 0
+        if isinstance(command, AmendOrder) and _shows(status, command):
+            if _shows(order, command):
+                del self._in_flight[key]  # nothing left to change here
+            else:
+                self.on_report(status._replace(exec_type=_REPLACED))
+            return 0
+        flight.unclear = False
+        still = CommandFailed(
+            m.clock.utc_now(), command, DeliveryFailure.TRANSIENT, "still working at the venue"
+        )
+        self._failed(still, count_against_venue=False)  # retry after backoff, or give up
+        return 0
+
+
+def _shows(current: Order | ExecutionReport, amend: AmendOrder) -> bool:
+    """Whether ``current`` has every value ``amend`` asks for."""
+    return (
+        (amend.quantity is None or amend.quantity == current.quantity)
+        and (amend.price is None or amend.price == current.price)
+        and (amend.stop_price is None or amend.stop_price == current.stop_price)
+    )

@@ -119,6 +119,7 @@ class PaperSessionConfig:
     high_value_notional: Decimal | None = Decimal("50000")  # bigger entries need approval
     signal_ttl_ns: int = 5 * 60 * SECOND_NS
     performance_interval_ns: int = 60 * SECOND_NS
+    resolve_interval_ns: int = 5 * SECOND_NS  # how often unclear orders are asked about
     history: int = 50  # recent signals, fills and alerts kept for the view
     # earns a DRAFT strategy its PAPER status (backtest stored, lifecycle moved); without
     # it strategies trade as stored
@@ -275,6 +276,7 @@ class PaperSession:
         self._timer("paper-market", config.step_ns, self._step)
         self._timer("paper-performance", config.performance_interval_ns, self._performance)
         self._timer("paper-prices", 30 * SECOND_NS, lambda _: self._save_prices())
+        self._timer("paper-resolve", config.resolve_interval_ns, self._resolve_unclear)
         self.approvals.start_polling(clock)
         self.runner.start()
         self.started = True
@@ -293,6 +295,12 @@ class PaperSession:
     def _timer(self, name: str, interval_ns: int, callback: Callable[[TimeEvent], None]) -> None:
         self.clock.set_timer(name, interval_ns, callback)
         self._timers.append(name)
+
+    def _resolve_unclear(self, _: TimeEvent) -> None:
+        """Ask the venue about orders whose last command got no clear answer, if any."""
+        reports = self.node.orders.reports
+        if reports.has_unclear():
+            run_now(reports.resolve_in_flight())
 
     def _subscribe(self) -> None:
         bus = self.bus
