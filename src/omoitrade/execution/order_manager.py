@@ -129,6 +129,8 @@ class OrderManager:
         self.ids = ids or IdGenerator(clock.timestamp_ns)
         self._check = pre_trade_check
         self._mid_price = mid_price
+        # told of every cancel sent to a venue (the risk engine counts it as a message)
+        self.on_cancel_sent: Callable[[Order], object] | None = None
         self._batch: _Batch | None = None
         self._pending: _Batch | None = None  # report changes waiting for a group commit
         self._commits = count(1)
@@ -346,6 +348,8 @@ class OrderManager:
             return order
         account_id = self.registry.account_of(order)
         self.reports.cancel_requested(order, reason)
+        if self.on_cancel_sent is not None:
+            self.on_cancel_sent(order)
         self.send(order, CancelOrder(account_id, client_order_id, order.instrument_id))
         return order
 

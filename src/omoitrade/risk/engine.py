@@ -213,7 +213,10 @@ class RiskEngine:
         return decision
 
     def check_cancel(self, order: Order) -> RiskDecision:
-        """Cancels always pass: they only ever lower risk, in every state."""
+        """Cancels always pass: they only ever lower risk, in every state. Each is a
+        message to the venue all the same: it counts toward the order-rate limit that
+        the next new order or amend is judged by."""
+        self._rates.record(order.portfolio_id, self.clock.timestamp_ns())
         return APPROVED
 
     def _judge(

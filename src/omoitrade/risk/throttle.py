@@ -22,7 +22,7 @@ def _expire(times: deque[int], now_ns: int, window_ns: int) -> None:
 
 
 class OrderRateTracker:
-    """Order messages (new orders and amends) per portfolio in the last second."""
+    """Order messages (new orders, amends and cancels) per portfolio in the last second."""
 
     def __init__(self, window_ns: int = SECOND_NS) -> None:
         self._window_ns = window_ns

@@ -273,6 +273,7 @@ class TradingNode:
             config=self.config.orders,
             strategies=self._strategy_of,
         )
+        self.orders.on_cancel_sent = self.risk.check_cancel  # a message for the rate limit
         self.journal = journal
         bus.subscribe("events.risk.*", self._persist, priority=100)  # stored before acted on
         bus.subscribe(FILL_TOPICS, self._on_fill)

@@ -120,6 +120,19 @@ def test_marks_leave_a_portfolio_without_price_moved_limits_alone() -> None:
     assert marks.high_water_mark == high
 
 
+def test_cancels_are_messages_for_the_order_rate_limit_and_always_go_through() -> None:
+    w = World(limits=[{"limit_type": LimitType.MAX_ORDER_RATE, "limit_value": D("3")}])
+    resting = w.order("r1", OrderSide.BUY, "0.1", "40000.00")  # message 1
+    w.node.orders.cancel(w.portfolio.id, resting.client_order_id)  # 2: a cancel counts
+    again = w.order("r2", OrderSide.BUY, "0.2", "40000.00")  # 3 (not a duplicate of r1)
+    assert again.status is OrderStatus.SUBMITTED
+    w.node.orders.cancel(w.portfolio.id, again.client_order_id)  # past the limit: it still goes
+    assert again.status is OrderStatus.CANCELLED
+    refused = w.order("r3", OrderSide.BUY, "0.3", "40000.00")
+    assert refused.status is OrderStatus.REJECTED
+    assert refused.reject_reason is not None and refused.reject_reason.startswith("risk.order_rate")
+
+
 # --- the strategy throttle ------------------------------------------------------------------
 def throttled_world() -> World:
     """Three automated executions of a strategy within a minute disable it."""

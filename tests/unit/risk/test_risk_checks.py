@@ -240,6 +240,16 @@ def test_amends_count_toward_the_rate(world) -> None:
     assert codes(world, world.order(quantity=D("5"))) == (ReasonCode.ORDER_RATE,)
 
 
+def test_cancels_count_toward_the_rate_and_always_pass(world) -> None:
+    world.limit(LimitType.MAX_ORDER_RATE, "2")
+    order = world.order(quantity=D("1"))
+    assert approved(world, order)
+    world.view.add_orders([order])
+    for _ in range(3):  # past the limit too: a cancel only ever lowers risk
+        assert world.engine.check_cancel(order).approved
+    assert codes(world, world.order(quantity=D("5"))) == (ReasonCode.ORDER_RATE,)
+
+
 def test_rejected_orders_do_not_count_toward_the_rate(world) -> None:
     world.limit(LimitType.MAX_ORDER_RATE, "1")
     world.configure(restricted_instruments=frozenset({world.eth.id}))
