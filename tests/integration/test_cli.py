@@ -53,8 +53,9 @@ def test_run_tui_starts_stops_cleanly_and_resumes(tmp_path: Path) -> None:
     )
     assert first.returncode == 0, first.stderr
     view = first.stdout.split("paper trading")[-1]
-    for panel in ("quotes", "risk", "strategies", "recent signals", "positions", "alerts"):
-        assert panel in view
+    panels = ("quotes", "risk", "strategies", "recent signals", "working orders", "fills")
+    for panel in (*panels, "positions", "approvals waiting", "alerts"):
+        assert panel in view, panel
     assert "stopped; the session resumes" in first.stdout
     assert "API" in first.stdout and "not started" in first.stdout
     again = omoitrade("run", "--tui", "--duration", "1", env=env)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from importlib.metadata import version
 
 import typer
@@ -82,9 +85,9 @@ def run(
         qualify=PaperQualification(seed=seed),  # examples are backtested before PAPER
     )
     session = PaperSession(LiveClock(), config)
-    with console.status("migrating the database, resuming the session"):
-        session.start()
-    try:
+    try:  # Ctrl-C while it starts stops it too (what was written is resumed next time)
+        with console.status("migrating the database, resuming the session"):
+            session.start()
         if session.seed.created:
             console.print("created the demo desk: a paper portfolio and three instruments on SIM")
         console.print(_overview(session, host, port, serve))
@@ -94,8 +97,21 @@ def run(
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
-        session.stop()
+        _uninterrupted(session.stop)
     console.print("stopped; the session resumes from the store on the next start")
+
+
+def _uninterrupted(action: Callable[[], None]) -> None:
+    """Run ``action`` with Ctrl-C ignored: a second Ctrl-C must not cut the stop short
+    (strategies' records, prices, the order journal and the risk state are written then)."""
+    if threading.current_thread() is not threading.main_thread():
+        action()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        action()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _overview(session: PaperSession, host: str, port: int, serve: bool) -> Table:

@@ -164,6 +164,8 @@ async def run_session(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=REFRESH_S)
     finally:
+        if not console.is_terminal:  # Live ends its last frame with a newline on terminals only
+            console.line()
         stop.set()
         if server is not None and server_task is not None:
             server.should_exit = True
