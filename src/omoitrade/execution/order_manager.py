@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from itertools import count
@@ -252,17 +253,24 @@ class OrderManager:
             oco_group=request.oco_group,
         )
         events: list[DomainEvent] = [self._submitted_event(order)]
+        self._judge_new(order, instrument, now, events)
+        return _NewOrder(request, order, instrument, account_id, events)
+
+    def _judge_new(
+        self, order: Order, instrument: Instrument, now: datetime, events: list[DomainEvent]
+    ) -> None:
+        """SUBMITTED if the instrument's rules and the pre-trade check pass, else REJECTED
+        with its reason (and its event added to ``events``)."""
         problem = self._problem(order, instrument)
         if problem is None:
             order.submit(now)
-        else:
-            order.reject(problem, now)
-            events.append(
-                OrderRejected(
-                    event_id=self.new_event_id(), occurred_at=now, order_id=order.id, reason=problem
-                )
+            return
+        order.reject(problem, now)
+        events.append(
+            OrderRejected(
+                event_id=self.new_event_id(), occurred_at=now, order_id=order.id, reason=problem
             )
-        return _NewOrder(request, order, instrument, account_id, events)
+        )
 
     def _journal_new(
         self, fresh: list[_NewOrder]
@@ -485,19 +493,7 @@ class OrderManager:
                 )
             )
         instrument = self.instruments[replacement.instrument_id]
-        problem = self._problem(replacement, instrument)
-        if problem is None:
-            replacement.submit(now)
-        else:
-            replacement.reject(problem, now)
-            events.append(
-                OrderRejected(
-                    event_id=self.new_event_id(),
-                    occurred_at=now,
-                    order_id=replacement.id,
-                    reason=problem,
-                )
-            )
+        self._judge_new(replacement, instrument, now, events)
         self._write_now([replacement], events)
         self.registry.add(replacement, self.accounts[replacement.portfolio_id], set())
         if replacement.status is _SUBMITTED:
