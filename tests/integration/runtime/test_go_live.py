@@ -13,7 +13,8 @@ from test_paper_session import SECOND, T0, advance, config
 from omoitrade.backtest.qualification import PaperQualification
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.model.enums import StrategyStatus, TradingMode
-from omoitrade.runtime.paper_session import PaperEquity, PaperSession
+from omoitrade.runtime.paper_equity import PaperEquity
+from omoitrade.runtime.paper_session import PaperSession
 from omoitrade.store import Database
 from omoitrade.testing.cli import CommandLine
 
