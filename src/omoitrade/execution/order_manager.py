@@ -23,6 +23,10 @@ from omoitrade.core.circuit_breaker import BreakerState, CircuitBreaker
 from omoitrade.core.clock import Clock
 from omoitrade.core.errors import Conflict, NotFound
 from omoitrade.core.ids import IdGenerator
+from omoitrade.execution.cancel_replace import (
+    Replacements,
+    replaced_client_id,
+)
 from omoitrade.execution.journal import OrderJournal
 from omoitrade.execution.order_requests import (
     CIRCUIT_TOPIC,
@@ -39,7 +43,6 @@ from omoitrade.execution.retry import RetrySchedule
 from omoitrade.model.enums import OrderStatus
 from omoitrade.model.events import (
     DomainEvent,
-    OrderAmended,
     OrderCancelled,
     OrderRejected,
     OrderSubmitted,
@@ -67,8 +70,6 @@ from omoitrade.model.venue import (
 )
 
 _SUBMITTED = OrderStatus.SUBMITTED  # a module constant: cheaper to read than the class's
-_REPLACEMENT_MARK = ".r"  # a replacement's client order id: ORIGINAL.rN (N from 1)
-_REPLACED_BY = "replaced by "  # the original's cancel reason, before its replacement's id
 _submitted = assembler(OrderSubmitted)
 # SubmitOrder's constructor only sets its fields (it checks nothing): built through its slots,
 # which costs half as much; should it ever check its values, the constructor is used.
@@ -150,8 +151,8 @@ class OrderManager:
         self._no_amend = frozenset(
             code for code, venue in self.venues.items() if not capabilities_of(venue).amend
         )
-        self.replacing: dict[OrderId, Order] = {}  # original's id -> its waiting replacement
-        self._originals: dict[tuple[PortfolioId, ClientOrderId], Order] = {}  # and back
+        self.replacements = Replacements(self)
+        self.replacing = self.replacements.waiting  # original's id -> its waiting replacement
         waiting: list[Order] = []
         for order in journal.open_orders():
             pending = order.status is OrderStatus.PENDING
@@ -160,7 +161,7 @@ class OrderManager:
             else:
                 self._remember(order)
         for replacement in waiting:
-            self._relink(replacement)
+            self.replacements.relink(replacement)
         for venue in self.venues.values():
             venue.on_report(self.reports.on_report)
 
@@ -332,12 +333,12 @@ class OrderManager:
         """
         order = self._open_order(portfolio_id, client_order_id)
         if self.replacing:  # a cancel-replace waits (rare): this cancel may end it
-            original = self._originals.get((portfolio_id, client_order_id))
+            original = self.replacements.original_of(portfolio_id, client_order_id)
             if original is not None:  # the waiting replacement itself
-                self._drop_replacement(original, reason)
+                self.replacements.drop(original, reason)
                 return order
             if order.id in self.replacing:
-                self._drop_replacement(order, f"{client_order_id} was cancelled: {reason}")
+                self.replacements.drop(order, f"{client_order_id} was cancelled: {reason}")
         return self._cancel(order, reason)
 
     def _cancel(self, order: Order, reason: str) -> Order:
@@ -374,12 +375,12 @@ class OrderManager:
 
         The amended order must pass the instrument's rules and the pre-trade check, as the
         order it would become (AmendRefused otherwise, and nothing is sent). At a venue
-        that cannot amend, it is a cancel-replace (see :meth:`_cancel_replace`); the
+        that cannot amend, it is a cancel-replace (``execution.cancel_replace``); the
         order returned is then the original, whose cancel is on its way.
         """
         order = self._open_order(portfolio_id, client_order_id)
-        if self._originals:  # a replacement that waits cannot change before it works
-            original = self._originals.get((portfolio_id, client_order_id))
+        if self.replacing:  # a replacement that waits cannot change before it works
+            original = self.replacements.original_of(portfolio_id, client_order_id)
             if original is not None:
                 raise Conflict(
                     f"order {client_order_id} waits for the cancel of "
@@ -388,14 +389,14 @@ class OrderManager:
         instrument = self.instruments[order.instrument_id]
         by_replacing = instrument.exchange in self._no_amend
         if by_replacing and order.id in self.replacing:
-            return self._amend_again(order, quantity, price, stop_price)
+            return self.replacements.amend_again(order, quantity, price, stop_price)
         proposed = replace(order)
         proposed.amend(self.clock.utc_now(), quantity=quantity, price=price, stop_price=stop_price)
         problem = self._problem(proposed, instrument, order)
         if problem is not None:
             raise AmendRefused(problem)
         if by_replacing:
-            return self._cancel_replace(order, proposed)
+            return self.replacements.start(order, proposed)
         command = AmendOrder(
             self.registry.account_of(order),
             client_order_id,
@@ -407,151 +408,10 @@ class OrderManager:
         self.send(order, command)
         return order
 
-    def _cancel_replace(self, order: Order, proposed: Order) -> Order:
-        """Amend ``order`` at a venue that cannot: journal its replacement (``proposed``'s
-        quantity and prices under a client order id derived from the original's), PENDING,
-        then ask the venue to cancel ``order``; :meth:`original_finished` sends it."""
-        replacement_id = replacement_client_id(order.client_order_id)
-        if self._known(order.portfolio_id, replacement_id) is not None:
-            raise Conflict(
-                f"client order id {replacement_id}, the replacement of "
-                f"{order.client_order_id}, is already used"
-            )
-        replacement = Order(
-            id=OrderId.new(self.ids),
-            portfolio_id=order.portfolio_id,
-            instrument_id=order.instrument_id,
-            client_order_id=replacement_id,
-            order_type=order.order_type,
-            side=order.side,
-            quantity=proposed.quantity,  # the new total, until the original's fills are known
-            price=proposed.price,
-            stop_price=proposed.stop_price,
-            time_in_force=order.time_in_force,
-            signal_id=order.signal_id,
-            created_at=self.clock.utc_now(),
-            oco_group=order.oco_group,
-        )
-        self.record([replacement], [], [self._submitted_event(replacement)])
-        self._link(order, replacement)
-        return self._cancel(order, f"{_REPLACED_BY}{replacement_id}")
-
-    def _amend_again(
-        self,
-        order: Order,
-        quantity: Decimal | None,
-        price: Decimal | None,
-        stop_price: Decimal | None,
-    ) -> Order:
-        """An amend of an order whose cancel-replace waits: the same amend again (a retry)
-        sends nothing new, bar the cancel if none is on its way; another raises Conflict."""
-        replacement = self.replacing[order.id]
-        if (
-            (quantity is not None and quantity != replacement.quantity)
-            or (price is not None and price != replacement.price)
-            or (stop_price is not None and stop_price != replacement.stop_price)
-        ):
-            raise Conflict(
-                f"order {order.client_order_id} is already being replaced by "
-                f"{replacement.client_order_id}: amend that one once it works"
-            )
-        if not self.reports.awaiting(order, "CancelOrder"):  # e.g. lost in a restart
-            self._cancel(order, f"{_REPLACED_BY}{replacement.client_order_id}")
-        return order
-
     def original_finished(self, original: Order, cancelled: bool) -> None:
-        """``original`` has ended: a replacement waiting on it is sent, for what the
-        original left unfilled, if the venue ``cancelled`` it; otherwise (a fill, an
-        expiry, a rejection...) or with nothing left, it is dropped, never sent.
-
-        The replacement passes the pre-trade check again, as the new order it is, and is
-        journaled (with whatever this venue call changed before) before it is sent.
-        """
-        replacement = self._unlink(original)
-        if replacement is None:
-            return
-        left = replacement.quantity - original.filled_quantity
-        if not cancelled or left <= 0:
-            self._finish_replacement(
-                replacement,
-                f"not sent: {original.client_order_id} was {original.status} "
-                f"(filled {original.filled_quantity}) before its cancel took effect",
-            )
-            return
-        now = self.clock.utc_now()
-        events: list[DomainEvent] = []
-        if left != replacement.quantity:
-            replacement.amend(now, quantity=left)
-            events.append(
-                OrderAmended(
-                    event_id=self.new_event_id(),
-                    occurred_at=now,
-                    order_id=replacement.id,
-                    quantity=left,
-                    price=replacement.price,
-                    stop_price=replacement.stop_price,
-                )
-            )
-        instrument = self.instruments[replacement.instrument_id]
-        self._judge_new(replacement, instrument, now, events)
-        self._write_now([replacement], events)
-        self.registry.add(replacement, self.accounts[replacement.portfolio_id], set())
-        if replacement.status is _SUBMITTED:
-            quality, mid = self.quality, self._mid_price
-            strategy_id = (
-                quality.order_report(original.id).strategy_id
-                if quality.knows(original.id)
-                else None
-            )
-            quality.trusted_order_submitted(
-                replacement.id,
-                instrument,
-                replacement.side,
-                replacement.quantity,
-                arrival_price=None if mid is None else mid(replacement.instrument_id),
-                limit_price=replacement.price,
-                strategy_id=strategy_id,
-            )
-            self.send_submit(replacement)
-
-    def _drop_replacement(self, original: Order, reason: str) -> None:
-        replacement = self._unlink(original)
-        if replacement is not None:
-            self._finish_replacement(replacement, reason)
-
-    def _finish_replacement(self, replacement: Order, reason: str) -> None:
-        """CANCEL a replacement that will never be sent, with ``reason``."""
-        now = self.clock.utc_now()
-        replacement.cancel(reason, now)
-        event = OrderCancelled(
-            event_id=self.new_event_id(), occurred_at=now, order_id=replacement.id, reason=reason
-        )
-        self.record([], [replacement], [event])
-        self.registry.add(replacement, self.accounts[replacement.portfolio_id], set())
-
-    def _link(self, original: Order, replacement: Order) -> None:
-        self.replacing[original.id] = replacement
-        self._originals[replacement.portfolio_id, replacement.client_order_id] = original
-
-    def _unlink(self, original: Order) -> Order | None:
-        replacement = self.replacing.pop(original.id, None)
-        if replacement is not None:
-            del self._originals[replacement.portfolio_id, replacement.client_order_id]
-        return replacement
-
-    def _relink(self, replacement: Order) -> None:
-        """On start: a journaled replacement still PENDING waits again for its original's
-        cancel; one whose original has ended is dropped (nothing is sent from here)."""
-        original_id = replaced_client_id(replacement.client_order_id)
-        original = None
-        if original_id is not None:
-            original = self._known(replacement.portfolio_id, original_id)
-        if original is None:  # no original: an ordinary PENDING order
-            self._remember(replacement)
-            return
-        self._link(original, replacement)
-        if not original.is_open:
-            self.original_finished(original, cancelled=False)
+        """``original`` has ended: a cancel-replace waiting on it goes on (see
+        :meth:`Replacements.original_finished`)."""
+        self.replacements.original_finished(original, cancelled)
 
     def cancel_all(
         self, portfolio_id: PortfolioId, instrument_id: InstrumentId | None = None,
@@ -750,7 +610,7 @@ class OrderManager:
     def _known(self, portfolio_id: PortfolioId, client_order_id: ClientOrderId) -> Order | None:
         order = self.registry.by_client(portfolio_id, client_order_id)
         if order is None:
-            original = self._originals.get((portfolio_id, client_order_id))
+            original = self.replacements.original_of(portfolio_id, client_order_id)
             if original is not None:  # a replacement waiting for its original's cancel
                 return self.replacing[original.id]
             order = self.journal.order_by_client_id(portfolio_id, client_order_id)
@@ -773,34 +633,3 @@ class OrderManager:
         """Take a journaled order into memory, with the venue trade ids applied to it."""
         trade_ids = {t.exchange_trade_id for t in self.journal.trades_of(order.id)}
         self.registry.add(order, self.accounts[order.portfolio_id], trade_ids)
-
-
-def replacement_client_id(client_order_id: str) -> ClientOrderId:
-    """The client order id of the order that replaces ``client_order_id`` in a
-    cancel-replace: ``X.r1`` for ``X``, ``X.r(N+1)`` for ``X.rN``; always the same, so a
-    retry cannot make a second replacement. AmendRefused when it would be too long."""
-    head, number = _replacement_parts(client_order_id)
-    candidate = f"{head}{_REPLACEMENT_MARK}{number + 1}"
-    if len(candidate) > ClientOrderId.max_length:
-        raise AmendRefused(
-            f"client order id {client_order_id} is too long to name its replacement: "
-            f"{candidate} would exceed {ClientOrderId.max_length} characters"
-        )
-    return ClientOrderId(candidate)
-
-
-def replaced_client_id(client_order_id: str) -> ClientOrderId | None:
-    """The client order id that a replacement's id names (see
-    :func:`replacement_client_id`); None for an id of no replacement."""
-    head, number = _replacement_parts(client_order_id)
-    if number == 0:
-        return None
-    return ClientOrderId(head if number == 1 else f"{head}{_REPLACEMENT_MARK}{number - 1}")
-
-
-def _replacement_parts(client_order_id: str) -> tuple[str, int]:
-    """``(X, N)`` for ``X.rN``; ``(the id, 0)`` for an id of no replacement."""
-    head, mark, tail = client_order_id.rpartition(_REPLACEMENT_MARK)
-    if mark and head and tail.isdigit() and tail[0] != "0":
-        return head, int(tail)
-    return client_order_id, 0

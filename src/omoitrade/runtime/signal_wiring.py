@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from omoitrade.core.approvals import ApprovalDesk
-from omoitrade.execution.order_manager import replaced_client_id
+from omoitrade.execution.cancel_replace import replaced_client_id
 from omoitrade.execution.order_requests import OrderRequest
 from omoitrade.model.enums import LimitType, OrderSide, OrderType
 from omoitrade.model.identifiers import (

@@ -13,7 +13,7 @@ import signal_world
 from signal_world import BTC, MAKER, TAKER, World
 from test_signal_pipeline import restart_pipeline, signal_orders
 
-from omoitrade.execution.order_manager import replaced_client_id, replacement_client_id
+from omoitrade.execution.cancel_replace import replaced_client_id, replacement_client_id
 from omoitrade.model.enums import OrderSide, OrderStatus, SignalStatus, SignalType
 from omoitrade.model.identifiers import ClientOrderId
 from omoitrade.signals.trade import Role

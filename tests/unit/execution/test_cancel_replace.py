@@ -11,12 +11,9 @@ import pytest
 from test_order_manager import BTC, MAKER, ME, PORTFOLIO, Desk
 
 from omoitrade.core.errors import Conflict
+from omoitrade.execution.cancel_replace import replaced_client_id, replacement_client_id
 from omoitrade.execution.journal import InMemoryOrderJournal
-from omoitrade.execution.order_manager import (
-    OrderManager,
-    replaced_client_id,
-    replacement_client_id,
-)
+from omoitrade.execution.order_manager import OrderManager
 from omoitrade.execution.order_requests import (
     AmendRefused,
     OrderManagerConfig,
