@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed-stamp
 # Plain Python still runs if the .so files are removed, or if compiling fails.
 SIM := src/omoitrade/venues/sim
 NATIVE := $(SIM)/book.py $(SIM)/matching.py $(SIM)/exchange.py $(SIM)/accounts.py \
-	$(SIM)/reports.py $(SIM)/validation.py \
+	$(SIM)/reports.py $(SIM)/validation.py $(SIM)/reservations.py \
 	src/omoitrade/execution/order_manager.py src/omoitrade/execution/report_handling.py \
 	src/omoitrade/execution/cancel_replace.py \
 	src/omoitrade/execution/registry.py src/omoitrade/execution/quality.py \

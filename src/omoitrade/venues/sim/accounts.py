@@ -12,8 +12,10 @@ and while the short is open the account reserves in the quote currency the proce
 plus ``short_margin`` times the short's value at its average entry price (rounded up to
 the instrument's money step): with 1, a short needs its full value in the account's own
 cash, as a long does. The reserve is fixed at entry (not marked to market; no margin
-calls). A buy that covers a short needs only its cost less the reserve it releases. A
-spot account (the default) never sells more than it holds when balances are enforced.
+calls). A buy that covers a short needs only its cost less the reserve it releases; buys
+working at once share the reserve: each releases only what the short left after the buys
+before it holds (the exchange says which are before). A spot account (the default) never
+sells more than it holds when balances are enforced.
 """
 
 from __future__ import annotations
@@ -85,17 +87,20 @@ class SimAccount:
         quantity: Decimal,
         price: Decimal | None,
         held: Lock = (),
+        ahead: Decimal = ZERO,
     ) -> Lock:
         """What an order holds while it works: base for a sell of what the account has,
         quote for a buy (less the short reserve it releases) and for a short's margin.
         ``held`` counts as free (the reservation the order shares or replaces); a price
-        of None (a market order) needs no quote."""
+        of None (a market order) needs no quote. ``ahead``: the quantity of the account's
+        buys of the instrument already counted before this one (a buy releases only the
+        reserve of the short they leave)."""
         quote, rate = instrument.quote_currency, self.short_margin
         if side is not _BUY:
             base = instrument.base_currency
             if rate is None:
                 return ((base, quantity),)
-            own = self.free(base) + _amount(held, base)
+            own = self.free(base) + lock_amount(held, base)
             covered = quantity if own >= quantity else own if own > ZERO else ZERO
             lock: Lock = ((base, covered),) if covered else ()
             if covered != quantity and price is not None:
@@ -105,14 +110,14 @@ class SimAccount:
             return ()
         cost = price * quantity
         if rate is not None:
-            cost -= self._released(instrument, quantity)
+            cost -= self._released(instrument, quantity, ahead)
         return ((quote, cost),) if cost > ZERO else ()
 
     def shortfall(self, need: Lock, held: Lock = ()) -> tuple[str, Decimal, Decimal] | None:
         """The first (currency, needed, free) that ``need`` exceeds the free funds in,
         counting ``held`` as free; None when the account can hold it."""
         for currency, amount in need:
-            free = self.free(currency) + _amount(held, currency)
+            free = self.free(currency) + lock_amount(held, currency)
             if amount > free:
                 return currency, amount, free
         return None
@@ -179,13 +184,18 @@ class SimAccount:
         step = instrument.tick_size * instrument.lot_size
         return value.quantize(step, rounding=ROUND_CEILING)
 
-    def _released(self, instrument: Instrument, quantity: Decimal) -> Decimal:
-        """The short reserve a buy of ``quantity`` would release."""
+    def _released(self, instrument: Instrument, quantity: Decimal, ahead: Decimal) -> Decimal:
+        """The short reserve a buy of ``quantity`` would release once buys of ``ahead``
+        have covered their part of the short (what they leave is what it can release)."""
         holding = self._holdings.get(instrument.id)
         if holding is None or holding.quantity >= ZERO:
             return ZERO
-        left = min(holding.quantity + quantity, ZERO)
-        return holding.reserve - self._reserve(instrument, left, holding.average_price)
+        before = holding.quantity + ahead
+        if before >= ZERO:
+            return ZERO
+        average = holding.average_price
+        reserve = holding.reserve if not ahead else self._reserve(instrument, before, average)
+        return reserve - self._reserve(instrument, min(before + quantity, ZERO), average)
 
     def balances(self) -> list[Balance]:
         """Per currency; ``locked`` counts what working orders hold and short reserves."""
@@ -204,7 +214,7 @@ class SimAccount:
         ]
 
 
-def _amount(lock: Lock, currency: str) -> Decimal:
+def lock_amount(lock: Lock, currency: str) -> Decimal:
     """What ``lock`` holds of ``currency``."""
     for held_currency, amount in lock:
         if held_currency == currency:

@@ -186,6 +186,15 @@ class BarExecutionSimulator:
             if account == account_id
         ]
 
+    def market_price(self) -> Decimal | None:
+        """The price a market order sent now trades at, when it is known: under the
+        ``close`` model the latest bar's close (before slippage); None under the others (it
+        trades at the next bar's open) and before the first bar."""
+        last_bar = self._last_bar
+        if last_bar is None or self.config.fill_model is not FillModel.CLOSE:
+            return None
+        return last_bar.close
+
     # --- bars -------------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> list[ExecutionReport]:
         """Work every order against ``bar`` (call before strategies see the bar)."""

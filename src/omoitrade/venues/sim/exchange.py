@@ -3,7 +3,8 @@
 It routes each instrument's orders to a worker — the L3 :class:`MatchingEngine`
 (``book`` mode: the synthetic market, paper trading, tick backtests) or the
 :class:`BarExecutionSimulator` (``bars`` mode: bar backtests) — keeps account
-balances and positions from the fills, applies latency through the clock, and
+balances and positions from the fills (what working orders lock:
+:mod:`~omoitrade.venues.sim.reservations`), applies latency through the clock, and
 publishes market data: trade ticks and top-of-book quotes as they change, L2
 book snapshots on a timer, and bars in ``bars`` mode. Everything is driven by
 the clock and the calls it receives, so the same inputs give the same reports.
@@ -22,7 +23,7 @@ from typing import Protocol
 
 from omoitrade.core.clock import Clock, TimeEvent
 from omoitrade.core.errors import Conflict, NotFound
-from omoitrade.model.enums import ExecType, Liquidity, OrderSide, OrderType
+from omoitrade.model.enums import ExecType, Liquidity, OrderSide
 from omoitrade.model.identifiers import AccountId, ClientOrderId, InstrumentId
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.market_data import Bar, BookLevel, OrderBook, Quote, TradeTick
@@ -40,16 +41,17 @@ from omoitrade.model.venue import (
     VenuePosition,
     VenueReport,
 )
-from omoitrade.venues.sim.accounts import Lock, SimAccount
+from omoitrade.venues.sim.accounts import SimAccount
 from omoitrade.venues.sim.bar_fills import BarExecutionSimulator, BarFillConfig
 from omoitrade.venues.sim.latency import DelayLine, LatencyModel
 from omoitrade.venues.sim.matching import MatchingEngine
 from omoitrade.venues.sim.reports import order_rejected
+from omoitrade.venues.sim.reservations import Reservations
 
 _DAY_NS = 86_400 * 1_000_000_000
 # enum members bound once: reading one off its class costs more than the test that uses it
-_TRADE, _TAKER, _MARKET, _SELL = ExecType.TRADE, Liquidity.TAKER, OrderType.MARKET, OrderSide.SELL
-_REJECTED, _NEW, _BUY = ExecType.REJECTED, ExecType.NEW, OrderSide.BUY
+_TRADE, _TAKER, _REJECTED = ExecType.TRADE, Liquidity.TAKER, ExecType.REJECTED
+_BUY = OrderSide.BUY
 
 
 class ExchangeMode(StrEnum):
@@ -105,12 +107,8 @@ class SimulatedExchange:
         self._data_handlers: list[MarketDataHandler] = []
         self._fills: list[ExecutionReport] = []
         self._latest: dict[tuple[AccountId, ClientOrderId], ExecutionReport] = {}  # per order
-        self._locks: dict[tuple[AccountId, ClientOrderId], Lock] = {}
-        # OCO groups reserve once, the largest of their members' locks (one fills at most):
-        # a submitted order's group, then the working members of each group
-        self._joining: dict[tuple[AccountId, ClientOrderId], str] = {}
-        self._group_of: dict[tuple[AccountId, ClientOrderId], str] = {}
-        self._groups: dict[tuple[AccountId, str], dict[ClientOrderId, None]] = {}
+        # what working orders lock (OCO groups once, covers of a short sharing its reserve)
+        self._reservations = Reservations(self._market_price)
         self._background: set[AccountId] = set()
         report_ids = self._report_ids = count(1).__next__
         self._engines: dict[InstrumentId, MatchingEngine] = {}
@@ -290,7 +288,7 @@ class SimulatedExchange:
     def _submit(self, command: SubmitOrder) -> None:
         group = command.oco_group
         if group is not None and command.instrument_id in self._instruments:
-            self._joining[command.account_id, command.client_order_id] = group  # joins at NEW
+            self._reservations.joining((command.account_id, command.client_order_id), group)
         problem = self._funding_problem(command) if self._enforce_balances else None
         if problem is not None:
             at = self.clock.utc_now()
@@ -364,63 +362,12 @@ class SimulatedExchange:
         key = (report.account_id, report.client_order_id)
         if report.exec_type is _REJECTED:  # a refused new order never worked: it neither
             self._latest.setdefault(key, report)  # replaces nor unlocks one of the same id
-            if self._joining:
-                self._joining.pop(key, None)
+            self._reservations.refused(key)
             return
         self._latest[key] = report
         if trade:
             account.apply_fill(report, instrument)
-        if self._joining and report.exec_type is _NEW and key in self._joining:
-            self._join(key, self._joining.pop(key))
-        group = self._group_of.get(key) if self._group_of else None
-        if group is not None:
-            self._relock_group(account, key, group, report, instrument)
-            return
-        previous = self._locks.pop(key, None)
-        if previous is not None:
-            account.release(previous)
-        lock = _lock_for(account, report, instrument)
-        if lock:
-            account.hold(lock)
-            self._locks[key] = lock
-
-    def _join(self, key: tuple[AccountId, ClientOrderId], group: str) -> None:
-        self._group_of[key] = group
-        self._groups.setdefault((key[0], group), {})[key[1]] = None
-
-    def _relock_group(
-        self,
-        account: SimAccount,
-        key: tuple[AccountId, ClientOrderId],
-        group: str,
-        report: ExecutionReport,
-        instrument: Instrument,
-    ) -> None:
-        """Move the lock of a member of an OCO group: the group holds the largest of its
-        members' locks, per currency; a member done leaves the group."""
-        members = self._groups[key[0], group]
-        shared = self._group_lock(key[0], members)
-        account.release(shared)
-        self._locks.pop(key, None)
-        lock = _lock_for(account, report, instrument)  # with the group's funds free
-        if lock:
-            self._locks[key] = lock
-        if report.leaves_quantity <= ZERO:
-            del self._group_of[key]
-            members.pop(key[1], None)
-            if not members:
-                del self._groups[key[0], group]
-        account.hold(self._group_lock(key[0], members))
-
-    def _group_lock(self, account_id: AccountId, members: dict[ClientOrderId, None]) -> Lock:
-        """Per currency, the largest lock of the group's ``members``."""
-        most: dict[str, Decimal] = {}
-        locks = self._locks
-        for client_order_id in members:
-            for currency, amount in locks.get((account_id, client_order_id), ()):
-                if amount > most.get(currency, ZERO):
-                    most[currency] = amount
-        return tuple(sorted(most.items()))
+        self._reservations.book(account, key, report, instrument)
 
     def _funding_problem(self, command: SubmitOrder) -> str | None:
         if not self.config.enforce_balances:
@@ -435,28 +382,23 @@ class SimulatedExchange:
         price = command.price or command.stop_price
         if price is None and (side is _BUY or account.short_margin is not None):
             price = self._reference_price(instrument.id, side)
-        group = command.oco_group
-        members = None if group is None else self._groups.get((command.account_id, group))
-        shared = () if not members else self._group_lock(command.account_id, members)
-        need = account.needs(instrument, side, command.quantity, price, shared)
-        lack = account.shortfall(need, shared)
-        if lack is None:
-            return None
-        currency, needed, free = lack
-        margin = (
-            " for the short margin"
-            if side is _SELL and currency != instrument.base_currency
-            else ""
-        )
-        return f"insufficient {currency}{margin}: needs {needed}, free {free}"
+        return self._reservations.problem(account, instrument, command, price)
 
     def _reference_price(self, instrument_id: InstrumentId, side: OrderSide) -> Decimal | None:
-        """Book mode: the price a market order of ``side`` would meet (or the last)."""
+        """The price a market order of ``side`` is funded at. Book mode: the best it would
+        meet (or the last trade); bars mode: the price it trades at when that is known (the
+        latest close under the ``close`` model), else None: not checked."""
         engine = self._engines.get(instrument_id)
         if engine is None:
-            return None  # bars mode: a market order's price is the next bar's
+            return self._market_price(instrument_id)
         best = engine.best_ask() if side is _BUY else engine.best_bid()
         return best[0] if best else engine.last_price
+
+    def _market_price(self, instrument_id: InstrumentId) -> Decimal | None:
+        """What a working market order locks at: in bars mode the price it was funded at
+        (see :meth:`_reference_price`); in book mode nothing (it never rests): None."""
+        worker = self._bar_workers.get(instrument_id)
+        return None if worker is None else worker.market_price()
 
     def _after_book_change(self, instrument_id: InstrumentId, book: _Book, at: datetime) -> None:
         """Mark the book for the next snapshot; publish a quote (at ``at``) if the top moved."""
@@ -508,14 +450,6 @@ class SimulatedExchange:
                 book.dirty = False
         for instrument_id in sorted(dirty, key=str):
             self._publish(self.book(instrument_id))
-
-
-def _lock_for(account: SimAccount, report: ExecutionReport, instrument: Instrument) -> Lock:
-    """What a working order holds (see :meth:`SimAccount.needs`); a market order nothing."""
-    if report.order_type is _MARKET or report.leaves_quantity <= ZERO:
-        return ()
-    price = report.price or report.stop_price
-    return account.needs(instrument, report.side, report.leaves_quantity, price)
 
 
 # Market data built from values the matching engine has already checked (its reports and its
