@@ -56,6 +56,7 @@ from omoitrade.model.identifiers import (
     InstrumentId,
     OrderId,
     PortfolioId,
+    StrategyId,
 )
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.orders import Order, order_violations
@@ -590,7 +591,13 @@ class OrderManager:
             stop_price=order.stop_price,
             signal_id=order.signal_id,
             oco_group=order.oco_group,
+            strategy_id=self.strategy_asking(order),
         )
+
+    def strategy_asking(self, order: Order) -> StrategyId | None:
+        """The strategy that asks for ``order`` (recorded in its OrderSubmitted): None here;
+        the trading node's order manager knows it."""
+        return None
 
     def _problem(
         self, order: Order, instrument: Instrument, before: Order | None = None

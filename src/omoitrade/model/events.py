@@ -117,6 +117,9 @@ class OrderSubmitted(OrderEvent):
     stop_price: Decimal | None = None
     signal_id: SignalId | None = None
     oco_group: str | None = None
+    # the strategy that asked for the order (a cancel-replace's replacement: its original's);
+    # None when none did, or when recorded before the field existed
+    strategy_id: StrategyId | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

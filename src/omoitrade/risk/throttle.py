@@ -3,6 +3,7 @@ repeated-execution throttle that disables a strategy until someone re-enables it
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
 
 from omoitrade.core.clock import Clock
@@ -106,7 +107,9 @@ class ExecutionThrottle:
 
     A disabled strategy stays disabled until :meth:`enable` is called by a user who may
     trade (ADMIN, RISK_MANAGER or TRADER); after a restart, :meth:`replay` of the recorded
-    events, oldest first, leaves each strategy as the last of them did.
+    events, oldest first, leaves each strategy as the last of them did, and
+    :meth:`replay_execution` of the executions recorded among them (in the same order)
+    counts again those still within the window.
     """
 
     def __init__(self, clock: Clock, max_executions: int, window_ns: int) -> None:
@@ -136,13 +139,36 @@ class ExecutionThrottle:
             window_ns=self.window_ns,
         )
 
+    def executions(self, strategy_id: StrategyId) -> int:
+        """The strategy's executions counted within the window before now."""
+        times = self._executions.get(strategy_id)
+        if times is None:
+            return 0
+        _expire(times, self._clock.timestamp_ns(), self.window_ns)
+        return len(times)
+
+    def replay_execution(self, strategy_id: StrategyId, at_ns: int) -> None:
+        """Count again an execution recorded (before a restart) at ``at_ns``, if it is within
+        the window before now. It neither disables the strategy nor makes an event: it was
+        judged when it happened (its :class:`StrategyThrottled`, if any, is replayed by
+        :meth:`replay`); the next execution counts on top of it."""
+        if at_ns <= self._clock.timestamp_ns() - self.window_ns:
+            return
+        times = self._executions.setdefault(strategy_id, deque())
+        if not times or times[-1] <= at_ns:
+            times.append(at_ns)
+        else:  # heard out of time order: kept in time order, for the expiry
+            insort(times, at_ns)
+
     def replay(self, event: StrategyThrottled | StrategyReEnabled) -> None:
         """Apply a recorded event: :class:`StrategyThrottled` disables the strategy again,
-        :class:`StrategyReEnabled` enables it."""
+        :class:`StrategyReEnabled` enables it, its executions replayed so far forgotten (as
+        :meth:`enable` forgets them)."""
         if isinstance(event, StrategyThrottled):
             self._disabled.add(event.strategy_id)
         else:
             self._disabled.discard(event.strategy_id)
+            self._executions.pop(event.strategy_id, None)
 
     def enable(
         self, strategy_id: StrategyId, user: User, reason: str = "re-enabled"

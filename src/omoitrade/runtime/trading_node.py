@@ -6,8 +6,9 @@ risk limits; a HALT (a breach's action, or the kill switch) cancels working orde
 kill switch with ``flatten`` closes positions with market orders; quotes mark the ledger
 and give the reference prices, and price moves re-measure the limits that move with prices.
 Each order's strategy (its request's, or for a cancel-replace's replacement its original's)
-is kept for the strategy throttle and P&L by strategy; exposure and VaR are valued in each
-portfolio's base currency at the ledger's FX rates.
+is kept for the strategy throttle and P&L by strategy, and recorded in its OrderSubmitted so
+that a restart knows it again (with the throttle's executions within its window); exposure
+and VaR are valued in each portfolio's base currency at the ledger's FX rates.
 See docs/order-management.md.
 """
 
@@ -21,11 +22,13 @@ from functools import partial
 from itertools import count
 
 from omoitrade.core.bus import MessageBus
-from omoitrade.core.clock import Clock
+from omoitrade.core.clock import Clock, to_ns
 from omoitrade.core.ids import IdGenerator
+from omoitrade.execution.cancel_replace import replacement_client_id
 from omoitrade.execution.journal import OrderJournal
 from omoitrade.execution.order_manager import OrderManager
 from omoitrade.execution.order_requests import (
+    AmendRefused,
     OrderManagerConfig,
     OrderRequest,
     PreTradeCheck,
@@ -39,6 +42,7 @@ from omoitrade.model.events import (
     OrderFilled,
     OrderFillEvent,
     OrderRejected,
+    OrderSubmitted,
     TradingStateChanged,
 )
 from omoitrade.model.identifiers import (
@@ -133,9 +137,10 @@ class LedgerRiskView:
 
 class NodeOrderManager(OrderManager):
     """The node's order manager: it also tells which strategy asked for the order being
-    judged (an :class:`Order` does not carry it; its :class:`OrderRequest` does, and a
-    cancel-replace's replacement is asked for by its original's strategy, read from
-    ``strategies``: the node's strategy of each open order)."""
+    judged or journaled (an :class:`Order` does not carry it; its :class:`OrderRequest` does,
+    and a cancel-replace's replacement is asked for by its original's strategy, read from
+    ``strategies``: the node's strategy of each open order). The order's OrderSubmitted
+    records it, for a restart."""
 
     def __init__(
         self,
@@ -192,6 +197,51 @@ class NodeOrderManager(OrderManager):
             for key in asking:
                 self._asking.pop(key, None)
 
+    def amend(
+        self,
+        portfolio_id: PortfolioId,
+        client_order_id: ClientOrderId,
+        *,
+        quantity: Decimal | None = None,
+        price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+    ) -> Order:
+        """As the base class; at a venue that cannot amend, the replacement is journaled
+        (its OrderSubmitted) as asked for by the original's strategy."""
+        asking = self._replacement_asking(portfolio_id, client_order_id)
+        if asking is None:
+            return super().amend(
+                portfolio_id, client_order_id, quantity=quantity, price=price, stop_price=stop_price
+            )
+        key, strategy_id = asking
+        self._asking[key] = strategy_id
+        try:
+            return super().amend(
+                portfolio_id, client_order_id, quantity=quantity, price=price, stop_price=stop_price
+            )
+        finally:
+            self._asking.pop(key, None)
+
+    def _replacement_asking(
+        self, portfolio_id: PortfolioId, client_order_id: ClientOrderId
+    ) -> tuple[tuple[PortfolioId, ClientOrderId], StrategyId] | None:
+        """The key of the replacement an amend of the order would make, and the order's
+        strategy; None if it has none, or its venue can amend."""
+        strategies = self._strategies
+        if not strategies or not self._no_amend:
+            return None
+        order = self.registry.by_client(portfolio_id, client_order_id)
+        if order is None or self.instruments[order.instrument_id].exchange not in self._no_amend:
+            return None
+        strategy_id = strategies.get(order.id)
+        if strategy_id is None:
+            return None
+        try:
+            replacement_id = replacement_client_id(client_order_id)
+        except AmendRefused:  # (refused by the amend as well, where it would replace)
+            return None
+        return (portfolio_id, replacement_id), strategy_id
+
     def original_finished(self, original: Order, cancelled: bool) -> None:
         """As the base class; a replacement sent for ``original`` is judged as asked for
         by ``original``'s strategy (kept under the replacement's id if the original's
@@ -214,7 +264,8 @@ class NodeOrderManager(OrderManager):
 
     def strategy_asking(self, order: Order) -> StrategyId | None:
         """The strategy of the request ``order`` is being made from (during its submit),
-        or of the original a replacement is sent for (while it is judged)."""
+        or of the original a replacement is made for (while it is journaled, in the amend)
+        or sent for (while it is judged)."""
         asking = self._asking
         return asking.get((order.portfolio_id, order.client_order_id)) if asking else None
 
@@ -294,19 +345,44 @@ class TradingNode:
         events: Iterable[DomainEvent],
         equity_marks: Mapping[PortfolioId, EquityMarks] | None = None,
     ) -> None:
-        """Rebuild the ledger from past fill events and the risk state from its events
-        (the event store's history, oldest first) and saved equity marks, before trading
-        resumes."""
+        """Rebuild from the event store's history (oldest first) and saved equity marks,
+        before trading resumes: the ledger from past fills (each its order's strategy's, as
+        its OrderSubmitted names it), the risk state from its events, the strategy of each
+        order still open (a waiting replacement's too), and the throttle's executions within
+        its window (the first fills of orders with a strategy), among the throttle's events
+        in the order they were recorded (a re-enable forgets the executions before it)."""
         for portfolio_id, marks in (equity_marks or {}).items():
             if portfolio_id in self.portfolios:
                 self.risk.seed_equity_marks(portfolio_id, marks)
-        risk_events = []
+        orders = self.orders
+        still_open = {o.id for o in orders.open_orders()}
+        still_open.update(r.id for r in orders.replacing.values())
+        throttle = self.risk.throttle
+        restore_risk = self.risk.restore
+        strategy_of: dict[OrderId, StrategyId] = {}  # of the orders not known to be done
         for event in events:
             if isinstance(event, OrderFillEvent):
-                self._apply_fill(event)
+                order_id = event.order_id
+                strategy_id = strategy_of.get(order_id) if strategy_of else None
+                self._apply_fill(event, strategy_id)
+                if strategy_id is None:
+                    continue
+                if throttle is not None and event.filled_quantity == event.fill_quantity:
+                    throttle.replay_execution(strategy_id, to_ns(event.occurred_at))
+                if isinstance(event, OrderFilled) and order_id not in still_open:
+                    del strategy_of[order_id]
+            elif isinstance(event, OrderSubmitted):
+                if event.strategy_id is not None:
+                    strategy_of[event.order_id] = event.strategy_id
+            elif isinstance(event, OrderCancelled | OrderRejected):
+                if strategy_of and event.order_id not in still_open:
+                    strategy_of.pop(event.order_id, None)
             elif event.topic.startswith("events.risk."):
-                risk_events.append(event)
-        self.risk.restore(risk_events)
+                restore_risk((event,))  # one by one: the executions come in between
+        for order_id in still_open:
+            strategy_id = strategy_of.get(order_id)
+            if strategy_id is not None:
+                self._strategy_of[order_id] = strategy_id
 
     async def reconcile(self) -> list[ReconciliationResult]:
         """Reconcile every portfolio with each venue (on start, and on demand); positions
