@@ -161,3 +161,36 @@ def test_ctrl_c_stops_cleanly_and_the_next_start_resumes(tmp_path: Path) -> None
         assert second[key] >= first[key], key
     # the first session's records, continued (same rows, same start), not replaced
     assert [p[:3] for p in second["paper"]] == [p[:3] for p in first["paper"]]
+
+
+IMPORT_PHASE_S = 0.3  # Python's own imports of the application take the first seconds
+
+
+def test_ctrl_c_during_the_imports_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    """Ctrl-C before the application is even imported: no traceback, one line, 130."""
+    data_dir = tmp_path / "var"
+    env = {**os.environ, "COLUMNS": "200", "OMOI_DATA_DIR": str(data_dir)}
+    script = Path(sys.executable).with_name("omoitrade")  # the console script users run
+    assert script.is_file(), script
+    for command in ([str(script)], [sys.executable, "-m", "omoitrade"]):
+        process = subprocess.Popen(
+            [*command, "run", "--tui", "--duration", "30"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        try:
+            time.sleep(IMPORT_PHASE_S)
+            assert process.poll() is None, "exited on its own"
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=STOP_TIMEOUT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 130, (command, stdout, stderr)
+        assert stderr == "interrupted\n", (command, stderr)
+        assert "Traceback" not in stdout + stderr
+        assert not (data_dir / "omoitrade.db").exists()  # interrupted before anything opened

@@ -1,5 +1,10 @@
-"""The ``omoitrade`` command line."""
+"""The ``omoitrade`` command line.
 
-from omoitrade.cli.app import app, main
+``main`` is the console script's entry (:mod:`omoitrade.cli.entry`): importing this
+package stays light, so that a Ctrl-C during the application's imports is handled. The
+application itself is ``omoitrade.cli.app.app``.
+"""
 
-__all__ = ["app", "main"]
+from omoitrade.cli.entry import main
+
+__all__ = ["main"]

@@ -136,7 +136,10 @@ def _nested(path: str, value: Any) -> list[str]:
     if "met" in value and ("minimum" in value or "maximum" in value):
         bound = f">= {value['minimum']}" if "minimum" in value else f"<= {value['maximum']}"
         verdict = "ok" if value["met"] else "NOT MET"
-        return [f"{path}: {value.get('value')} {bound} {verdict}"]
+        shown = value.get("value")
+        if shown is None and value.get("unavailable"):
+            shown = f"not available ({value['unavailable']})"
+        return [f"{path}: {shown} {bound} {verdict}"]
     return [line for key, item in value.items() for line in _nested(f"{path}.{key}", item)]
 
 

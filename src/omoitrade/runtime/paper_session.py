@@ -7,8 +7,11 @@ with the signal pipeline, the approvals wiring, and a snapshot of it all for a v
 
 The simulated exchange keeps our accounts' history in its **own** SQLite file
 (:mod:`omoitrade.runtime.paper_venue`); on a restart the node reconciles against it, not
-against its own memory. The synthetic prices resume where they stopped. The live view's
-snapshot types are in :mod:`omoitrade.runtime.paper_snapshot`.
+against its own memory. The synthetic prices resume where they stopped. The strategies'
+registration and building are in :mod:`omoitrade.runtime.paper_strategies`, their paper
+records (P&L in the base currency, the equity curve) in
+:mod:`omoitrade.runtime.paper_record`, the live view's snapshot types in
+:mod:`omoitrade.runtime.paper_snapshot`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,12 +27,12 @@ from typing import Any
 from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.clock import Clock, TimeEvent
-from omoitrade.core.errors import NotFound, OmoiError
+from omoitrade.core.errors import OmoiError
 from omoitrade.core.ids import IdGenerator
 from omoitrade.data.synthetic import SyntheticMarket
 from omoitrade.data.synthetic_config import demo_market_config
 from omoitrade.model import Bar, Instrument, Quote, Timeframe, TradeTick
-from omoitrade.model.enums import OrderSide, StrategyStatus, TradingMode
+from omoitrade.model.enums import TradingMode
 from omoitrade.model.events import (
     DomainEvent,
     OrderFillEvent,
@@ -47,13 +50,12 @@ from omoitrade.model.identifiers import (
 )
 from omoitrade.model.portfolios import Portfolio
 from omoitrade.model.signals import Signal
-from omoitrade.model.strategies import Strategy
-from omoitrade.model.strategy_versions import BacktestRun, StrategyPerformance
+from omoitrade.portfolio.fx import MissingFxRate
 from omoitrade.portfolio.reconciliation import DISCREPANCY_TOPIC, Discrepancy
 from omoitrade.runtime.approval_store import AdoptionResult, ApprovalStore
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
 from omoitrade.runtime.paper import PaperMarket, PaperMarketConfig
-from omoitrade.runtime.paper_equity import PaperEquity
+from omoitrade.runtime.paper_record import fx_rate, open_pnl
 from omoitrade.runtime.paper_resume import (
     adopt_open_trades,
     default_strategies_dir,
@@ -70,10 +72,16 @@ from omoitrade.runtime.paper_snapshot import (
     SignalRow,
     StrategyRow,
 )
+from omoitrade.runtime.paper_strategies import (
+    Qualifier,
+    RunningStrategy,
+    StrategySetup,
+    register_strategies,
+)
 from omoitrade.runtime.paper_venue import PaperVenue
 from omoitrade.runtime.signal_records import SignalRecorder
 from omoitrade.runtime.signal_wiring import signal_pipeline
-from omoitrade.runtime.strategy_context import NodeStrategyContext, StrategyRouter
+from omoitrade.runtime.strategy_context import StrategyRouter
 from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.runtime.trading_node import (
     PortfolioSetup,
@@ -86,20 +94,11 @@ from omoitrade.store import Database
 from omoitrade.store import migrate as migrations
 from omoitrade.store.order_journal import SqlOrderJournal
 from omoitrade.store.repositories import key_of
-from omoitrade.strategy.base import Strategy as TradingStrategy
 from omoitrade.strategy.base import StrategyRunner, StrategyState
-from omoitrade.strategy.document import StrategyDocument, StrategyDocumentError
-from omoitrade.strategy.python_code import PythonStrategyDocument, validate_strategy_document
-from omoitrade.strategy.rule_strategy import RuleStrategy, instrument_id_of
 from omoitrade.venues.sim.durable import run_now
 
 _log = logging.getLogger("omoitrade.runtime.paper_session")
 SECOND_NS = 1_000_000_000
-DEMO_AUTHOR = "system:demo"
-_UNQUALIFIED = frozenset((StrategyStatus.DRAFT, StrategyStatus.BACKTESTING))
-
-Qualifier = Callable[[StrategyService, Strategy, dict[str, Any], list[Instrument]], BacktestRun]
-"""Backtests a stored strategy's current version, stores the run and moves it to PAPER."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +122,6 @@ class PaperSessionConfig:
     qualify: Qualifier | None = None
 
 
-@dataclass(slots=True)
-class _Running:
-    """One registered strategy in the session."""
-
-    strategy: TradingStrategy  # a RuleStrategy, or a Python strategy's class
-    context: NodeStrategyContext
-    equity: PaperEquity
-    base_metrics: dict[str, Any] = field(default_factory=dict)
-    signals: int = 0
-    settled: int = 0
-
-
 class PaperSession:
     """Builds the paper session on ``clock``; :meth:`start` then drive the clock; :meth:`stop`."""
 
@@ -144,11 +131,12 @@ class PaperSession:
         self.fills: deque[FillRow] = deque(maxlen=config.history)
         self._signals: dict[SignalId, Signal] = {}
         self._phases: dict[SignalId, str] = {}
-        self.strategies: dict[StrategyId, _Running] = {}
+        self.strategies: dict[StrategyId, RunningStrategy] = {}
         self.adoption = AdoptionResult([], [])
         self.reconciliation: list[Discrepancy] = []
         self.started = False
         self._paused_seen: set[str] = set()
+        self._unvalued: set[StrategyId] = set()  # records waiting for an FX rate
         self._timers: list[str] = []
 
     # --- start --------------------------------------------------------------------------------
@@ -269,66 +257,23 @@ class PaperSession:
         return documents
 
     def _register_strategies(self) -> None:
-        table_names: dict[str, StrategyId] = {}
-        with self.database.transaction(write=False) as uow:
-            t = uow.strategies.table
-            for row in uow.strategies.list(t.c.portfolio_id == key_of(self.portfolio.id)):
-                table_names.setdefault(row.name, row.id)
-        for document in self.demo_documents():
-            name = str(document.get("name", "?"))
-            base: StrategyPerformance | None = None
-            try:
-                strategy_id = table_names.get(name)
-                if strategy_id is None:
-                    stored, version = self.service.create(self.portfolio.id, document, DEMO_AUTHOR)
-                    strategy_id, content = stored.id, version.document
-                    number = version.version
-                else:
-                    with self.database.transaction(write=False) as uow:
-                        stored = uow.strategies.get(strategy_id)
-                        found = uow.strategy_versions.version(strategy_id, stored.version)
-                        base = uow.strategy_performance.of(
-                            strategy_id, stored.version, TradingMode.PAPER
-                        )
-                    if found is None:
-                        raise NotFound(f"version {stored.version} of strategy", strategy_id)
-                    content, number = found.document, found.version
-                self._qualify(stored, content)
-                checked = validate_strategy_document(content)
-                rules = checked if isinstance(checked, StrategyDocument) else None
-                context = NodeStrategyContext(
-                    node=self.node,
-                    pipeline=self.pipeline,
-                    portfolio_id=self.portfolio.id,
-                    strategy_id=strategy_id,
-                    name=name,
-                    version=number,
-                    document=rules,
-                    signal_ttl_ns=self.config.signal_ttl_ns,
-                )
-                strategy = (
-                    checked.build(context)
-                    if isinstance(checked, PythonStrategyDocument)
-                    else RuleStrategy(context, checked)
-                )
-            except (StrategyDocumentError, OmoiError) as error:
-                self._alert("strategies", f"{name}: not started ({error})")
-                continue
-            stored_metrics = {} if base is None else dict(base.metrics)
-            equity = PaperEquity.resume(
-                self.portfolio.initial_capital, self.config.performance_interval_ns, stored_metrics
-            )
-            running = _Running(strategy, context, equity, stored_metrics)
-            self.strategies[strategy_id] = running
-            self.router.add(strategy, context, [instrument_id_of(n) for n in checked.instruments])
-
-    def _qualify(self, strategy: Strategy, document: dict[str, Any]) -> None:
-        """A strategy not yet through its backtest gets there first (see ``qualify``)."""
-        qualify = self.config.qualify
-        if qualify is None or strategy.status not in _UNQUALIFIED:
-            return
-        run = qualify(self.service, strategy, document, list(self.instruments.values()))
-        self._alert("strategies", f"{strategy.name}: backtested (run {run.id}), now PAPER")
+        """The strategies (``paper_strategies``), each given its instruments' market data."""
+        config = self.config
+        setup = StrategySetup(
+            database=self.database,
+            portfolio=self.portfolio,
+            service=self.service,
+            node=self.node,
+            pipeline=self.pipeline,
+            instruments=list(self.instruments.values()),
+            signal_ttl_ns=config.signal_ttl_ns,
+            performance_interval_ns=config.performance_interval_ns,
+            qualify=config.qualify,
+            alert=self._alert,
+        )
+        for running in register_strategies(setup, self.demo_documents()):
+            self.strategies[running.context.strategy_id] = running
+            self.router.add(running.strategy, running.context, running.instruments)
 
     def pause(self, strategy_id: StrategyId, reason: str) -> None:
         """The pipeline's strategy control: a limit alert pauses the strategy."""
@@ -353,6 +298,9 @@ class PaperSession:
             self.router.guarded(lambda: self.runner.on_bar(bar))
 
     def _on_quote(self, quote: Quote) -> None:
+        rate = fx_rate(self.instruments.get(quote.instrument_id), quote)
+        if rate is not None:  # the latest rate, for values in the base currency
+            self.node.ledger.set_rate(*rate, at=quote.timestamp)
         self.router.guarded(lambda: self.runner.on_quote(quote))
 
     def _on_trade_tick(self, tick: TradeTick) -> None:
@@ -375,10 +323,15 @@ class PaperSession:
         if isinstance(event, SignalRejected):
             who = running.context.name if running is not None else "a strategy"
             self._alert("signal", f"{who}: signal rejected: {_reason(event)}")
-        if running is not None and isinstance(event, SignalSettled):
-            running.settled += 1
+        if (
+            running is not None
+            and isinstance(event, SignalSettled)
+            and event.strategy_version == running.context.version
+        ):
+            currency = self.instruments[event.instrument_id].quote_currency
+            running.record.settle(currency, event.realized_pnl)
         if running is not None and isinstance(event, SignalCreated):
-            running.signals += 1
+            running.record.signals += 1
 
     def _on_phase(self, event: DomainEvent) -> None:
         if isinstance(event, TradePhaseChanged) and event.signal_id is not None:
@@ -482,44 +435,31 @@ class PaperSession:
 
     # --- performance --------------------------------------------------------------------------
     def _performance(self, _: TimeEvent | None = None) -> None:
-        """Each strategy version's paper record: counts, P&L, and its equity curve's
-        figures (a point now: the capital, settled P&L, open trades at the marks)."""
-        at_ns = self.clock.timestamp_ns()
+        """Each strategy version's paper record (``paper_record``): counts, P&L in the
+        portfolio's base currency at the latest rates, its equity curve's figures."""
+        at_ns, base = self.clock.timestamp_ns(), self.portfolio.base_currency
+        trades, price = list(self.pipeline.open_trades()), self.pipeline.market.price
+        rates = self.node.ledger.rates
         for strategy_id, running in self.strategies.items():
             context = running.context
-            key = (strategy_id, context.version)
-            base = running.base_metrics
-            realized = Decimal(str(base.get("realized_pnl", "0")))
-            realized += self.pipeline.realized_by_version.get(key, Decimal(0))
-            running.equity.add(at_ns, running.equity.capital + realized + self._open_pnl(key))
-            metrics = {
-                "realized_pnl": str(realized),
-                "signals": int(base.get("signals", 0)) + running.signals,
-                "trades_settled": int(base.get("trades_settled", 0)) + running.settled,
-                "position": {str(k): str(v) for k, v in context.positions.items() if v != 0},
-                **running.equity.metrics(),
-            }
+            pnl = open_pnl(trades, (strategy_id, context.version), price)
             try:
+                metrics = running.record.update(at_ns, pnl, base, rates, context.positions)
                 self.service.record_performance(
                     strategy_id, TradingMode.PAPER, metrics, version=context.version
                 )
+                self._unvalued.discard(strategy_id)
+            except MissingFxRate as error:
+                if strategy_id not in self._unvalued:  # once, not every minute
+                    self._unvalued.add(strategy_id)
+                    currency = error.from_currency
+                    self._alert(
+                        "performance",
+                        f"{context.name}: not recorded: no FX rate for {currency}/"
+                        f"{error.to_currency}, its P&L in {currency} cannot be valued in {base}",
+                    )
             except OmoiError as error:
                 self._alert("performance", f"{context.name}: not recorded ({error})")
-
-    def _open_pnl(self, key: tuple[StrategyId, int]) -> Decimal:
-        """The P&L of a strategy version's open trades at the current marks (the entry
-        price before the first mark), net of commissions."""
-        total = Decimal(0)
-        for trade in self.pipeline.open_trades():
-            if (trade.signal.strategy_id, trade.plan.strategy_version) != key:
-                continue
-            total += trade.realized_pnl  # the cash so far
-            held = trade.open_quantity
-            if held:
-                mark = self.pipeline.market.price(trade.instrument.id)
-                price = trade.entry_value / trade.entered if mark is None else mark
-                total += (held if trade.side is OrderSide.BUY else -held) * price
-        return total
 
     def _save_prices(self) -> None:
         self.venue.save_prices(self.market.synthetic.fair_values())

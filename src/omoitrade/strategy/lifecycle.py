@@ -70,6 +70,9 @@ def go_live_facts(
         checks["trades"] = _at_least(trades, minimums.min_trades)
     if minimums.min_sharpe is not None:
         checks["sharpe"] = _at_least(metrics.get("sharpe"), minimums.min_sharpe)
+        why = metrics.get("sharpe_unavailable")
+        if metrics.get("sharpe") is None and why:
+            checks["sharpe"]["unavailable"] = why
     if minimums.max_drawdown is not None:
         drawdown = metrics.get("max_drawdown")
         checks["max_drawdown"] = {
@@ -92,4 +95,7 @@ def _at_least(value: Any, minimum: float) -> dict[str, Any]:
 
 def _describe(check: dict[str, Any]) -> str:
     bound = f">= {check['minimum']}" if "minimum" in check else f"<= {check['maximum']}"
+    if check["value"] is None:
+        why = check.get("unavailable")
+        return f"is not available{f' ({why})' if why else ''}, must be {bound}"
     return f"is {check['value']}, must be {bound}"

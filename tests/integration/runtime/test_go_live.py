@@ -1,9 +1,10 @@
 """From a paper session to a go-live request: the session measures the figures the gate
-checks (Sharpe, drawdown, paper days), and the approver sees them against the minimums."""
+checks (Sharpe, drawdown, paper days), and the approver sees them against the minimums.
+Minutes of paper trading have no Sharpe (it needs daily returns): not available is an
+unmet Sharpe minimum, whatever the minimum, and the record says why."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -11,14 +12,20 @@ from pathlib import Path
 from test_paper_session import SECOND, T0, advance, config
 
 from omoitrade.backtest.qualification import PaperQualification
+from omoitrade.core.approvals import ApprovalDesk
 from omoitrade.core.clock import SimulatedClock
+from omoitrade.core.ids import IdGenerator
 from omoitrade.model.enums import StrategyStatus, TradingMode
+from omoitrade.runtime.approval_store import ApprovalStore
 from omoitrade.runtime.paper_equity import PaperEquity
 from omoitrade.runtime.paper_session import PaperSession
+from omoitrade.runtime.strategy_service import StrategyService
 from omoitrade.store import Database
+from omoitrade.strategy.lifecycle import GoLiveMinimums
 from omoitrade.testing.cli import CommandLine
 
 MINUTE = 60 * SECOND
+NO_SHARPE = "1 daily return, at least 10 needed"
 
 
 def test_a_paper_traded_strategy_asks_to_go_live_with_its_measured_figures(
@@ -43,7 +50,8 @@ def test_a_paper_traded_strategy_asks_to_go_live_with_its_measured_figures(
     assert paper is not None
     metrics = paper.metrics
     sharpe, drawdown = metrics["sharpe"], metrics["max_drawdown"]
-    assert isinstance(sharpe, float) and math.isfinite(sharpe)
+    assert sharpe is None and metrics["sharpe_daily_returns"] == 1  # ten minutes: one day
+    assert metrics["sharpe_unavailable"] == NO_SHARPE
     assert isinstance(drawdown, float) and 0 <= drawdown < 1
     assert metrics["signals"] >= metrics["trades_settled"] > 0
     assert metrics["paper_days"] == round(540 / 86_400, 4)  # first point at one minute
@@ -56,23 +64,23 @@ def test_a_paper_traded_strategy_asks_to_go_live_with_its_measured_figures(
     assert refused.stderr.strip().startswith(
         "error: version 1 does not meet the go-live minimums: paper_days is 0.01, must be >= 14"
     )
-    strict = omoitrade(
-        "strategy", "lifecycle", "quick", "go-live",
-        "--min-paper-days", "0", "--min-sharpe", "1000", "--max-drawdown", "off",
-    )  # fmt: skip
-    assert strict.returncode == 1
-    assert strict.stderr.strip() == (
-        f"error: version 1 does not meet the go-live minimums: sharpe is {sharpe}, "
-        "must be >= 1000.0"
-    )
+    for minimum in ("1", "0", "-1000"):  # not available meets no Sharpe minimum
+        strict = omoitrade(
+            "strategy", "lifecycle", "quick", "go-live",
+            "--min-paper-days", "0", "--min-sharpe", minimum, "--max-drawdown", "off",
+        )  # fmt: skip
+        assert strict.returncode == 1
+        assert strict.stderr.strip() == (
+            "error: version 1 does not meet the go-live minimums: sharpe is not available "
+            f"({NO_SHARPE}), must be >= {float(minimum)}"
+        )
     bad = omoitrade("strategy", "lifecycle", "quick", "go-live", "--max-drawdown", "2")
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: --max-drawdown: must be at most 1"
 
-    floor = math.floor(sharpe) - 1
     filed = omoitrade(
         "strategy", "lifecycle", "quick", "go-live", "--actor", "ann",
-        "--min-paper-days", "0", "--min-sharpe", str(floor), "--max-drawdown", "0.5",
+        "--min-paper-days", "0", "--min-sharpe", "off", "--max-drawdown", "0.5",
     )  # fmt: skip
     assert filed.returncode == 0, filed.stderr
     listed = omoitrade("approvals", "list")
@@ -80,14 +88,15 @@ def test_a_paper_traded_strategy_asks_to_go_live_with_its_measured_figures(
     for line in (
         "version=1",
         "checks.paper_days: 0.01 >= 0.0 ok",
-        f"checks.sharpe: {sharpe} >= {float(floor)} ok",
         f"checks.max_drawdown: {drawdown} <= 0.5 ok",
         "unmet: -",
-        f"metrics.sharpe={sharpe}",
+        "metrics.sharpe=None",
+        f"metrics.sharpe_unavailable={NO_SHARPE}",
         f"metrics.pnl={metrics['pnl']}",
     ):
         assert line in listed.stdout, (line, listed.stdout)
     assert "equity_curve" not in listed.stdout
+    assert "checks.sharpe" not in listed.stdout  # off: not checked
     approval_id = filed.stdout.split()[1]
     approved = omoitrade("approvals", "approve", approval_id, "--reason", "good paper record")
     assert approved.returncode == 0, approved.stderr
@@ -107,3 +116,43 @@ def test_a_long_paper_curve_is_thinned_evenly() -> None:
     assert figures["paper_days"] == round(2_050 * MINUTE / (86_400 * SECOND), 4)
     again = PaperEquity.resume(Decimal(100), MINUTE, figures)
     assert again.step_ns == 2 * MINUTE and again.points == equity.points
+
+
+def test_the_approver_sees_a_sharpe_not_available_as_an_unmet_minimum_and_why(
+    tmp_path: Path, omoitrade: CommandLine
+) -> None:
+    """Filed below the minimums (``allow_below_minimums``): the request shows the Sharpe
+    check NOT MET, unmet among the minimums, and the record's reason beside it."""
+    settings = replace(config(tmp_path), qualify=PaperQualification(bars=300))
+    clock = SimulatedClock(T0)
+    session = PaperSession(clock, settings)
+    session.start()
+    (running,) = session.strategies.values()
+    strategy_id = running.context.strategy_id
+    advance(clock, 180)
+    session.stop()
+
+    database = Database(settings.database_url)
+    desk_clock = SimulatedClock(clock.timestamp_ns())
+    ids = IdGenerator(desk_clock.timestamp_ns)
+    desk = ApprovalDesk(desk_clock, ids)
+    ApprovalStore(database).attach(desk)
+    minimums = GoLiveMinimums(paper_days=0, min_sharpe=1.0, allow_below_minimums=True)
+    service = StrategyService(database, desk_clock, desk, ids=ids, minimums=minimums)
+    request = service.request_live(strategy_id, "ann")
+    database.dispose()
+    assert request.facts["checks"]["sharpe"] == {
+        "value": None, "minimum": 1.0, "met": False, "unavailable": NO_SHARPE,
+    }  # fmt: skip
+    assert request.facts["unmet"] == ["sharpe"]
+    assert request.facts["metrics"]["sharpe_unavailable"] == NO_SHARPE
+
+    listed = omoitrade("approvals", "list")
+    assert listed.returncode == 0, listed.stderr
+    for line in (
+        f"checks.sharpe: not available ({NO_SHARPE}) >= 1.0 NOT MET",
+        "unmet: sharpe",
+        "metrics.sharpe=None",
+        f"metrics.sharpe_unavailable={NO_SHARPE}",
+    ):
+        assert line in listed.stdout, (line, listed.stdout)

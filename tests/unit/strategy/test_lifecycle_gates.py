@@ -84,3 +84,23 @@ def test_live_reads_the_paper_sessions_measured_days_and_settled_trades() -> Non
         "paper_days": 3.5,
         "trades_settled": 12,
     }
+
+
+def test_a_sharpe_not_available_meets_no_minimum_and_the_refusal_says_why() -> None:
+    strategy = f.make_strategy(f.make_portfolio(f.make_organization()).id)
+    why = "1 daily return, at least 10 needed"
+    paper = f.make_strategy_performance(
+        strategy, metrics={"sharpe": None, "sharpe_unavailable": why, "max_drawdown": 0.01}
+    )
+    now = paper.started_at + timedelta(days=30)
+    minimums = GoLiveMinimums(paper_days=1, min_sharpe=-1000.0)
+    with pytest.raises(
+        GateRefused, match=rf"sharpe is not available \({why}\), must be >= -1000.0$"
+    ):
+        go_live_facts(strategy.version, paper, minimums, now)
+    lenient = GoLiveMinimums(paper_days=1, min_sharpe=0.0, allow_below_minimums=True)
+    facts = go_live_facts(strategy.version, paper, lenient, now)
+    assert facts["unmet"] == ["sharpe"]
+    assert facts["checks"]["sharpe"] == {
+        "value": None, "minimum": 0.0, "met": False, "unavailable": why,
+    }  # fmt: skip
