@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # The hot modules compiled with mypyc (see docs/performance.md): the matching engine and
-# the order path (order manager, report handling, cancel-replace, risk engine, ledger,
+# the order path (order manager, its recorder, report handling, cancel-replace, risk engine, ledger,
 # exchange, node) and
 # the message bus they all publish on.
 # Rebuilt when they, or the model and core they read, change; `make clean` deletes them.
@@ -15,7 +15,7 @@ SIM := src/omoitrade/venues/sim
 NATIVE := $(SIM)/book.py $(SIM)/matching.py $(SIM)/exchange.py $(SIM)/accounts.py \
 	$(SIM)/reports.py $(SIM)/validation.py $(SIM)/reservations.py \
 	src/omoitrade/execution/order_manager.py src/omoitrade/execution/report_handling.py \
-	src/omoitrade/execution/cancel_replace.py \
+	src/omoitrade/execution/cancel_replace.py src/omoitrade/execution/recorder.py \
 	src/omoitrade/execution/registry.py src/omoitrade/execution/quality.py \
 	src/omoitrade/risk/engine.py src/omoitrade/risk/checks.py src/omoitrade/risk/throttle.py \
 	src/omoitrade/risk/state.py src/omoitrade/risk/limits.py \

@@ -68,7 +68,7 @@ class Replacements:
             created_at=m.clock.utc_now(),
             oco_group=order.oco_group,
         )
-        m.record([replacement], [], [m._submitted_event(replacement)])
+        m.recorder.record([replacement], [], [m._submitted_event(replacement)])
         self._link(order, replacement)
         return m._cancel(order, f"{_REPLACED_BY}{replacement_id}")
 
@@ -132,7 +132,7 @@ class Replacements:
             )
         instrument = m.instruments[replacement.instrument_id]
         m._judge_new(replacement, instrument, now, events)
-        m._write_now([replacement], events)
+        m.recorder.write_now([replacement], events)
         m.registry.add(replacement, m.accounts[replacement.portfolio_id], set())
         if replacement.status is _SUBMITTED:
             quality, mid = m.quality, m._mid_price
@@ -165,7 +165,7 @@ class Replacements:
         event = OrderCancelled(
             event_id=m.new_event_id(), occurred_at=now, order_id=replacement.id, reason=reason
         )
-        m.record([], [replacement], [event])
+        m.recorder.record([], [replacement], [event])
         m.registry.add(replacement, m.accounts[replacement.portfolio_id], set())
 
     def _link(self, original: Order, replacement: Order) -> None:

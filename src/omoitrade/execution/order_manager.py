@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from itertools import count
 
 from omoitrade.core.bus import MessageBus
 from omoitrade.core.circuit_breaker import BreakerState, CircuitBreaker
@@ -37,6 +36,7 @@ from omoitrade.execution.order_requests import (
     VenueCircuitChanged,
 )
 from omoitrade.execution.quality import ExecutionQuality
+from omoitrade.execution.recorder import OrderRecorder
 from omoitrade.execution.registry import OrderRegistry
 from omoitrade.execution.report_handling import ReportHandling
 from omoitrade.execution.retry import RetrySchedule
@@ -88,23 +88,6 @@ class _NewOrder:
     events: list[DomainEvent]
 
 
-@dataclass(slots=True)
-class _Batch:
-    """Changes the reports of one venue call made (see ``OrderManager.send``)."""
-
-    changed: dict[OrderId, Order] = field(default_factory=dict)
-    events: list[DomainEvent] = field(default_factory=list)
-    trades: list[Trade] = field(default_factory=list)
-
-    def add(
-        self, changed: Sequence[Order], events: Sequence[DomainEvent], trades: Sequence[Trade]
-    ) -> None:
-        for order in changed:
-            self.changed[order.id] = order
-        self.events.extend(events)
-        self.trades.extend(trades)
-
-
 class OrderManager:
     """Every order of the portfolios it serves goes through here, and only here."""
 
@@ -134,9 +117,8 @@ class OrderManager:
         self._mid_price = mid_price
         # told of every cancel sent to a venue (the risk engine counts it as a message)
         self.on_cancel_sent: Callable[[Order], object] | None = None
-        self._batch: _Batch | None = None
-        self._pending: _Batch | None = None  # report changes waiting for a group commit
-        self._commits = count(1)
+        # journal first, then publish; the reports of one venue call written together
+        self.recorder = OrderRecorder(clock, bus, journal, self.config.group_commit_ns)
         self.retries = RetrySchedule(self.config.retry, random.Random(self.config.seed))
         self.quality = ExecutionQuality(clock)
         self.breakers: dict[str, CircuitBreaker] = {}
@@ -469,67 +451,12 @@ class OrderManager:
         events: Sequence[DomainEvent],
         trades: Sequence[Trade] = (),
     ) -> None:
-        """Journal the changes durably, then publish their events (never the other way).
-
-        New orders are written at once (before their venue hears of them), together with
-        whatever the reports changed and was not written yet. The reports' own changes
-        are gathered during a venue call and written when it returns, or, with
-        ``group_commit_ns``, with the next write or at most that much later.
-        """
-        batch = self._batch
-        if batch is not None and not new:
-            batch.add(changed, events, trades)
-            return
-        pending = self._pending
-        if pending is not None and not new and self.config.group_commit_ns:
-            pending.add(changed, events, trades)
-            return
-        if pending is not None:
-            self._pending = None
-            pending.add(changed, events, trades)
-            changed, events, trades = list(pending.changed.values()), pending.events, pending.trades
-        elif self.config.group_commit_ns and not new:
-            self._pending = _Batch()
-            self._pending.add(changed, events, trades)
-            deadline = self.clock.timestamp_ns() + self.config.group_commit_ns
-            self.clock.set_alarm(f"oms-group-commit-{next(self._commits)}", deadline, self._flush)
-            return
-        self._write(new, changed, trades, events)
-
-    def _write(
-        self,
-        new: Sequence[Order],
-        changed: Sequence[Order],
-        trades: Sequence[Trade],
-        events: Sequence[DomainEvent],
-    ) -> None:
-        self.journal.write(new, changed, trades, events)
-        publish = self.bus.publish
-        for event in events:
-            publish(event.topic, event)
-
-    def _write_now(self, changed: Sequence[Order], events: Sequence[DomainEvent]) -> None:
-        """Journal ``changed`` now, after what waits in this venue call's batch and for a
-        group commit (one transaction), so that it is durable before a venue hears of it."""
-        combined = _Batch()
-        for waiting in (self._pending, self._batch):
-            if waiting is not None:
-                combined.add(list(waiting.changed.values()), waiting.events, waiting.trades)
-        self._pending = None
-        if self._batch is not None:
-            self._batch = _Batch()  # the rest of this venue call's reports
-        combined.add(changed, events, ())
-        self._write([], list(combined.changed.values()), combined.trades, combined.events)
+        """Journal the changes durably, then publish their events (see ``recorder``)."""
+        self.recorder.record(new, changed, events, trades)
 
     def flush(self) -> None:
         """Write whatever waits for a group commit now (at shutdown, say)."""
-        pending = self._pending
-        if pending is not None:
-            self._pending = None
-            self._write([], list(pending.changed.values()), pending.trades, pending.events)
-
-    def _flush(self, _: object) -> None:
-        self.flush()
+        self.recorder.flush()
 
     def send_submit(self, order: Order) -> None:
         """Send ``order`` to its venue (first time, or again after a clear non-delivery)."""
@@ -552,9 +479,8 @@ class OrderManager:
         """Send a command about ``order`` to its venue, noting it in flight."""
         venue = self.venues[self.instruments[order.instrument_id].exchange]
         self.reports.sending(order, command)
-        outer = self._batch is None  # the reports this call delivers are written once, after it
-        if outer:
-            self._batch = _Batch()
+        recorder = self.recorder
+        outer = recorder.venue_call_begins()  # its reports' changes: written once, after it
         try:
             if isinstance(command, SubmitOrder):
                 venue.submit(command)
@@ -564,9 +490,7 @@ class OrderManager:
                 venue.amend(command)
         finally:
             if outer:
-                batch, self._batch = self._batch, None
-                if batch is not None and batch.events:
-                    self.record([], list(batch.changed.values()), batch.events, batch.trades)
+                recorder.venue_call_ends()
 
     # --- internals --------------------------------------------------------------------------
     def _circuit_changed(

@@ -194,7 +194,7 @@ class ReportHandling:
                 )
             )
         if events:
-            m.record([], [order], events)
+            m.recorder.record([], [order], events)
             if not order.is_open:
                 self._cancel_reasons.pop(order, None)
                 m.registry.finished(order)
@@ -246,7 +246,7 @@ class ReportHandling:
                 average_fill_price=order.average_fill_price or trade.execution_price,
             )
         )
-        m.record((), (order,), events, (trade,))
+        m.recorder.record((), (order,), events, (trade,))
         if status is _FILLED:
             self._cancel_reasons.pop(order, None)
             m.registry.finished(order)
@@ -345,7 +345,7 @@ class ReportHandling:
         event = OrderCancelled(
             event_id=m.new_event_id(), occurred_at=at, order_id=order.id, reason=reason
         )
-        m.record([], [order], [event])
+        m.recorder.record([], [order], [event])
         m.registry.finished(order)
         if m.replacing:  # lost, not a confirmed cancel: no replacement
             m.original_finished(order, False)
@@ -357,7 +357,7 @@ class ReportHandling:
         event = OrderRejected(
             event_id=m.new_event_id(), occurred_at=at, order_id=order.id, reason=reason
         )
-        m.record([], [order], [event])
+        m.recorder.record([], [order], [event])
         m.registry.finished(order)
         if m.replacing:
             m.original_finished(order, False)
