@@ -201,6 +201,25 @@ def test_participation_cap_leaves_the_rest_working() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("model", "second_price"),
+    [(FillModel.NEXT_OPEN, D("104")), (FillModel.OHLC, D("104")), (FillModel.CLOSE, D("104.50"))],
+)
+def test_a_triggered_stop_left_part_filled_by_the_cap_fills_the_rest_as_a_market_order(
+    model: FillModel, second_price: D
+) -> None:
+    s = sim(fill_model=model, participation_cap=D("0.1"))
+    s.submit(order("s1", BUY, STOP, qty="100", stop_price=D("101.00")), DAY0)
+    [part] = s.on_bar(bar(1, "102", "103", "99", "102", v="500"))  # triggered: 50 of 100
+    assert (part.last_quantity, part.order_status) == (D("50"), OrderStatus.PARTIAL)
+    [rest] = s.on_bar(bar(2, "104", "105", "99", "104.50", v="900"))  # below its stop, too
+    assert (rest.last_quantity, rest.last_price, rest.order_status) == (
+        D("50"),
+        second_price,
+        OrderStatus.FILLED,
+    )
+
+
 def test_fok_that_cannot_fill_completely_expires_unfilled() -> None:
     s = sim(participation_cap=D("0.1"))
     s.submit(order("f1", BUY, MARKET, qty="100", time_in_force=TimeInForce.FOK), DAY0)

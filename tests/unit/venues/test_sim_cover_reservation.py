@@ -189,7 +189,11 @@ def test_a_bigger_group_member_moves_the_release_left_for_the_covers_behind() ->
     # a member for the whole short would leave the cover nothing to release: 41000 more
     submit(venue, "take-profit", BUY, "2", "36000.00", oco_group="g")
     assert outcome(reports, "take-profit") == [
-        (ExecType.REJECTED, "insufficient USD: needs 41000.00, free 10000.000000")
+        (
+            ExecType.REJECTED,
+            "insufficient USD: needs 41000.00 (the working buys of the short would release"
+            " less), free 10000.000000",
+        )
     ]
     submit(venue, "take-profit", BUY, "1", "36000.00", oco_group="g")
     assert outcome(reports, "take-profit")[-1] == (ExecType.NEW, None)
@@ -242,3 +246,24 @@ def _fill(side: OrderSide, qty: str, price: str) -> ExecutionReport:
         filled_quantity=D(qty), leaves_quantity=D(0), last_quantity=D(qty),
         last_price=D(price), trade_id=VenueTradeId("SIM-T1"), commission_currency="USD",
     )  # fmt: skip
+
+
+def test_buys_working_when_a_short_opens_share_its_reserve_and_lock_again_when_it_ends() -> None:
+    clock = SimulatedClock(int(START.timestamp()) * 1_000_000_000)
+    config = SimExchangeConfig(mode=ExchangeMode.BARS, enforce_balances=True)
+    venue = SimulatedExchange(clock, [BTC], config)
+    venue.open_account(ME, {"USD": D("100000")}, short_margin=D(1))
+    reports: list[VenueReport] = []
+    venue.on_report(reports.append)
+    submit(venue, "bid", BUY, "1", "30000.00")  # no short: it locks its cost
+    assert usd(venue) == (D("100000"), D("70000"), D("30000"))
+    submit(venue, "short", SELL, "1", "40000.00")
+    venue.process_bar(bar(1, "40000.00"))  # the short opens: reserve 80000, cash 140000
+    assert outcome(reports, "short")[-1][0] is ExecType.TRADE
+    assert usd(venue) == (D("140000"), D("60000"), D("80000"))  # the bid releases it all
+    submit(venue, "cover", BUY, "1")  # a market buy: fills at the next open
+    venue.process_bar(bar(2, "40000.00"))  # the short ends
+    assert outcome(reports, "cover")[-1][0] is ExecType.TRADE
+    assert usd(venue) == (D("100000"), D("70000"), D("30000"))  # the bid locks its cost again
+    cancel(venue, "bid")
+    assert usd(venue) == (D("100000"), D("100000"), D("0"))

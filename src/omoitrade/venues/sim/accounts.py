@@ -72,6 +72,11 @@ class SimAccount:
         self._reserved: dict[str, Decimal] = {}  # against shorts (margin accounts only)
         self._holdings: dict[InstrumentId, _Holding] = {}
 
+    def is_short(self, instrument_id: InstrumentId) -> bool:
+        """Whether the account holds a short position in the instrument."""
+        holding = self._holdings.get(instrument_id)
+        return holding is not None and holding.quantity < ZERO
+
     def deposit(self, currency: str, amount: Decimal) -> None:
         self._cash[currency] += amount
 

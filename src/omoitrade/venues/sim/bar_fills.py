@@ -268,6 +268,8 @@ class BarExecutionSimulator:
                 return trigger
             assert order.price is not None
             return trigger if (trigger <= order.price if buy else trigger >= order.price) else None
+        if kind is OrderType.STOP:  # triggered on an earlier bar, part left (a cap): a market
+            return opening  # order now, at the bar's first price (its close under ``close``)
         limit = order.price
         assert limit is not None
         if buy:

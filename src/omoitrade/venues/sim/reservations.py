@@ -11,8 +11,9 @@ reports, and say what a new order would lock more than the account has free.
   work at once are counted in the order they were accepted, each on the short left after
   the buys before it, so together they never count more of the reserve as released than
   the short holds. An OCO group's buys count once, as their largest, at the place of the
-  group's first. Every fill of the instrument and every report of one of those buys moves
-  all their locks.
+  group's first. While the account is short the instrument, every fill of the instrument
+  and every report of one of those buys moves all their locks (and once more when the
+  short ends); without a short a buy releases nothing, and each order's lock is its own.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Reservations:
         # margin accounts' working buys per instrument, in the order they were accepted,
         # with their latest reports: they share the reserve of the short they cover
         self._covers: dict[tuple[AccountId, InstrumentId], Covers] = {}
+        # the (account, instrument) pairs short at their covers' last relock
+        self._shorted: set[tuple[AccountId, InstrumentId]] = set()
 
     def joining(self, key: OrderKey, group: str) -> None:
         """A submitted order of ``group``: it joins the group when it is accepted."""
@@ -75,7 +78,8 @@ class Reservations:
             self._join(key, self._joining.pop(key))
         if account.short_margin is not None and (report.side is _BUY or report.exec_type is _TRADE):
             covers = self._track_cover(key, report, instrument)
-            if covers:  # a fill or a buy moves the share of the reserve of every cover
+            if covers and self._sharing(account, instrument.id):
+                # a fill or a buy moves the share of the reserve of every cover
                 self._relock(account, key, report, instrument, covers)
                 return
         group = self._group_of.get(key) if self._group_of else None
@@ -99,10 +103,17 @@ class Reservations:
     ) -> str | None:
         """Why ``account`` cannot pay for a new order at ``price`` (None: a market order
         with no price to fund it at), or None when it can."""
-        lack = self.shortfall(account, instrument, command, price)
-        if lack is None:
+        if command.side is _BUY and account.is_short(instrument.id):  # a margin account's
+            lack = self._cover_shortfall(account, instrument, command, price)
+            if lack is None:
+                return None
+            currency, needed, free, others = lack
+            why = " (the working buys of the short would release less)" if others else ""
+            return f"insufficient {currency}: needs {needed}{why}, free {free}"
+        shortfall = self.shortfall(account, instrument, command, price)
+        if shortfall is None:
             return None
-        currency, needed, free = lack
+        currency, needed, free = shortfall
         margin = (
             " for the short margin"
             if command.side is _SELL and currency != instrument.base_currency
@@ -120,8 +131,9 @@ class Reservations:
         """The first (currency, needed, free) a new order at ``price`` would need more of
         than the account has free, counting what its OCO group holds already as free;
         None when it can be paid."""
-        if command.side is _BUY and account.short_margin is not None:
-            return self._cover_shortfall(account, instrument, command, price)
+        if command.side is _BUY and account.is_short(instrument.id):  # a margin account's
+            lack = self._cover_shortfall(account, instrument, command, price)
+            return None if lack is None else lack[:3]
         group = command.oco_group
         members = None if group is None else self._groups.get((command.account_id, group))
         shared = () if not members else self._group_lock(command.account_id, members)
@@ -238,16 +250,29 @@ class Reservations:
         for k in alone:
             account.hold(locks.get(k, ()))
 
+    def _sharing(self, account: SimAccount, instrument_id: InstrumentId) -> bool:
+        """Whether the covers' locks depend on each other now: the account is short the
+        instrument, or was at their last relock (once more, to drop the releases)."""
+        pair = (account.account_id, instrument_id)
+        if account.is_short(instrument_id):
+            self._shorted.add(pair)
+            return True
+        if pair in self._shorted:
+            self._shorted.discard(pair)
+            return True
+        return False
+
     def _cover_shortfall(
         self,
         account: SimAccount,
         instrument: Instrument,
         command: SubmitOrder,
         price: Decimal | None,
-    ) -> Shortfall | None:
+    ) -> tuple[str, Decimal, Decimal, bool] | None:
         """A margin account's buy joins the buys working before it on the short's reserve
         (or its OCO group's place among them): what the account would lock more, counting
-        what its group holds as free, against its free quote; None when it can."""
+        what its group holds as free, against its free quote, and whether working buys
+        would lock more for it; None when it can."""
         account_id, locks = command.account_id, self._locks
         covers = self._covers.get((account_id, instrument.id), {})
         ids = list(covers)
@@ -259,6 +284,7 @@ class Reservations:
         moved: dict[ClientOrderId, Lock] = {}  # the working ones' locks, after
         groups: dict[str, None] = {}
         more = ZERO
+        others = False  # whether working buys would lock more
         for index, client_order_id in enumerate(ids):
             lock, group = after[index], entries[index][0]
             moved[client_order_id] = lock
@@ -267,7 +293,9 @@ class Reservations:
                 continue
             old = locks.get((account_id, client_order_id), ())
             if lock != old:  # (not adding zeros keeps the need's own exponent)
-                more += lock_amount(lock, quote) - lock_amount(old, quote)
+                delta = lock_amount(lock, quote) - lock_amount(old, quote)
+                more += delta
+                others = others or delta > ZERO
         if command.oco_group is None:
             more += own
         else:
@@ -283,6 +311,7 @@ class Reservations:
                     held = was
                 if now > largest:
                     largest = now
+            others = others or largest > held
             if group == command.oco_group:
                 counted = held
                 if own > largest:
@@ -292,7 +321,7 @@ class Reservations:
         free = account.free(quote)
         if more <= ZERO or more <= free:
             return None
-        return quote, more + counted, free + counted
+        return quote, more + counted, free + counted, others
 
     def _entries(self, account_id: AccountId, covers: Covers) -> list[CoverEntry]:
         group_of = self._group_of
