@@ -5,9 +5,10 @@ The curve is sampled every performance tick (a minute), but the Sharpe ratio is 
 from **daily** returns: the equity at the end of each UTC day on the curve against the
 day before's (the first day's against the first point), annualized over 365.25 days (the
 simulated exchange trades every day). Minute returns annualized over a few minutes of
-trading give absurd figures; below :data:`SHARPE_MIN_RETURNS` daily returns the Sharpe is
-not available (None) and ``sharpe_unavailable`` says why, so that the go-live gate
-counts it as unmet rather than comparing noise with a minimum.
+trading give absurd figures; below :data:`SHARPE_MIN_RETURNS` daily returns, or when a
+daily close (the last one included) is at or below zero, the Sharpe is not available
+(None) and ``sharpe_unavailable`` says why, so that the go-live gate counts it as unmet
+rather than comparing noise with a minimum.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from omoitrade.core.clock import to_datetime
-from omoitrade.core.errors import ValidationError
 from omoitrade.portfolio.analytics import EquitySeries, max_drawdown, returns, sharpe_ratio
 
 DAY_NS = 86_400 * 1_000_000_000
@@ -47,11 +47,10 @@ def daily_sharpe(points: list[tuple[int, Decimal]]) -> tuple[float | None, int, 
     if count < SHARPE_MIN_RETURNS:
         plural = "" if count == 1 else "s"
         return None, count, f"{count} daily return{plural}, at least {SHARPE_MIN_RETURNS} needed"
-    series = EquitySeries.of((to_datetime(at), value) for at, value in closes)
-    try:
-        sharpe = sharpe_ratio(returns(series), DAYS_PER_YEAR)
-    except ValidationError:  # equity at or below zero: no returns
+    if any(value <= 0 for _, value in closes):  # (a last close at or below zero too)
         return None, count, "the equity fell to zero or below"
+    series = EquitySeries.of((to_datetime(at), value) for at, value in closes)
+    sharpe = sharpe_ratio(returns(series), DAYS_PER_YEAR)
     if sharpe is None or not math.isfinite(sharpe):
         return None, count, "the daily returns do not vary"
     return sharpe, count, None

@@ -50,7 +50,6 @@ from omoitrade.model.identifiers import (
 )
 from omoitrade.model.portfolios import Portfolio
 from omoitrade.model.signals import Signal
-from omoitrade.portfolio.fx import MissingFxRate
 from omoitrade.portfolio.reconciliation import DISCREPANCY_TOPIC, Discrepancy
 from omoitrade.runtime.approval_store import AdoptionResult, ApprovalStore
 from omoitrade.runtime.demo import SIM_EXCHANGE, seed_demo
@@ -328,10 +327,27 @@ class PaperSession:
             and isinstance(event, SignalSettled)
             and event.strategy_version == running.context.version
         ):
-            currency = self.instruments[event.instrument_id].quote_currency
-            running.record.settle(currency, event.realized_pnl)
+            currency = self._settled_currency(event)
+            if currency is None:
+                self._alert(
+                    "performance",
+                    f"{running.context.name}: a trade settled in {event.instrument_id} "
+                    f"(P&L {event.realized_pnl}) is not in its paper record: the instrument "
+                    "is not among this session's, its currency is unknown",
+                )
+            else:
+                running.record.settle(currency, event.realized_pnl)
         if running is not None and isinstance(event, SignalCreated):
             running.record.signals += 1
+
+    def _settled_currency(self, event: SignalSettled) -> str | None:
+        """The currency of a settled trade's P&L: its instrument's quote currency, from the
+        trade itself (still open while it settles), else from the session's instruments."""
+        trade = self.pipeline.trade(event.strategy_id, event.instrument_id)
+        if trade is not None and trade.signal.id == event.signal_id:
+            return trade.instrument.quote_currency
+        instrument = self.instruments.get(event.instrument_id)
+        return None if instrument is None else instrument.quote_currency
 
     def _on_phase(self, event: DomainEvent) -> None:
         if isinstance(event, TradePhaseChanged) and event.signal_id is not None:
@@ -436,30 +452,37 @@ class PaperSession:
     # --- performance --------------------------------------------------------------------------
     def _performance(self, _: TimeEvent | None = None) -> None:
         """Each strategy version's paper record (``paper_record``): counts, P&L in the
-        portfolio's base currency at the latest rates, its equity curve's figures."""
+        portfolio's base currency at the latest rates, its equity curve's figures. Without
+        a rate the record is written all the same (counts, P&L by currency; the figures in
+        the base as last valued, marked ``unvalued_since``), with an alert once."""
         at_ns, base = self.clock.timestamp_ns(), self.portfolio.base_currency
         trades, price = list(self.pipeline.open_trades()), self.pipeline.market.price
         rates = self.node.ledger.rates
         for strategy_id, running in self.strategies.items():
             context = running.context
             pnl = open_pnl(trades, (strategy_id, context.version), price)
+            record = running.record
             try:
-                metrics = running.record.update(at_ns, pnl, base, rates, context.positions)
+                metrics = record.update(at_ns, pnl, base, rates, context.positions)
                 self.service.record_performance(
                     strategy_id, TradingMode.PAPER, metrics, version=context.version
                 )
-                self._unvalued.discard(strategy_id)
-            except MissingFxRate as error:
-                if strategy_id not in self._unvalued:  # once, not every minute
-                    self._unvalued.add(strategy_id)
-                    currency = error.from_currency
-                    self._alert(
-                        "performance",
-                        f"{context.name}: not recorded: no FX rate for {currency}/"
-                        f"{error.to_currency}, its P&L in {currency} cannot be valued in {base}",
-                    )
             except OmoiError as error:
                 self._alert("performance", f"{context.name}: not recorded ({error})")
+                continue
+            missing = record.missing
+            if missing is None:
+                self._unvalued.discard(strategy_id)
+            elif strategy_id not in self._unvalued:  # once, not every minute
+                self._unvalued.add(strategy_id)
+                currency = missing.from_currency
+                self._alert(
+                    "performance",
+                    f"{context.name}: not valued: no FX rate for {currency}/"
+                    f"{missing.to_currency}, its P&L in {currency} cannot be valued in {base}; "
+                    "its counts are recorded, its figures in "
+                    f"{base} stay as last valued",
+                )
 
     def _save_prices(self) -> None:
         self.venue.save_prices(self.market.synthetic.fair_values())

@@ -16,7 +16,8 @@ from omoitrade.model.enums import (
     StrategyStatus,
     TradingMode,
 )
-from omoitrade.model.events import StrategyStatusChanged
+from omoitrade.model.events import SignalSettled, StrategyStatusChanged
+from omoitrade.model.identifiers import EventId, InstrumentId, SignalId
 from omoitrade.runtime.approval_store import RESTART_REASON
 from omoitrade.runtime.paper_session import PaperSession, PaperSessionConfig
 from omoitrade.signals.plan import SignalSettings
@@ -195,3 +196,42 @@ def test_the_python_example_is_governed_and_sees_only_its_instrument(tmp_path: P
     database.dispose()
     assert stored.status is StrategyStatus.PAPER
     assert version.document["python"]["file"] == "momentum_breakout.py"
+
+
+def test_a_trade_settled_in_an_instrument_not_among_the_session_s_never_crashes_it(
+    tmp_path: Path,
+) -> None:
+    clock = SimulatedClock(T0)
+    session = PaperSession(clock, config(tmp_path))
+    session.start()
+    (running,) = session.strategies.values()
+    (btc,) = [i for i in session.instruments.values() if i.symbol == "BTC/USD"]
+    del session.instruments[btc.id]  # its trades' currency: from the trades themselves
+    advance(clock, 200)
+    record = running.record
+    assert record.settled > 0 and set(record.realized) == {"USD"}
+    assert not [f for f in session.bus.failures if "_on_signal_event" in f.handler_name]
+
+    # neither the trade nor the instrument known: an alert names it, nothing is recorded
+    unknown = InstrumentId.of("SIM", "XAU/USD")
+    settled = SignalSettled(
+        event_id=EventId.new(session.ids),
+        occurred_at=clock.utc_now(),
+        signal_id=SignalId.new(session.ids),
+        strategy_id=running.context.strategy_id,
+        strategy_version=running.context.version,
+        instrument_id=unknown,
+        realized_pnl=Decimal("12.5"),
+        commission=Decimal("0.1"),
+    )
+    before = (record.settled, dict(record.realized))
+    session.bus.publish(SignalSettled.topic, settled)
+    assert (record.settled, record.realized) == before
+    assert not [f for f in session.bus.failures if "_on_signal_event" in f.handler_name]
+    assert session.alerts[0].kind == "performance"
+    assert session.alerts[0].text == (
+        f"quick: a trade settled in {unknown} (P&L 12.5) is not in its paper record: "
+        "the instrument is not among this session's, its currency is unknown"
+    )
+    advance(clock, 70)  # and the session goes on
+    session.stop()

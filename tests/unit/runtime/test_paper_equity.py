@@ -98,3 +98,14 @@ def test_a_day_without_a_point_has_no_close_its_move_is_in_the_next() -> None:
     assert daily_closes(points) == [points[0], points[1], points[3]]
     assert daily_closes(points[:1]) == points[:1]  # no return yet
     assert daily_closes([]) == []
+
+
+def test_equity_that_ends_at_or_below_zero_has_no_sharpe() -> None:
+    values = [*wave(11), Decimal(-5_000)]  # eleven days up, then the equity is gone
+    fallen = curve(DAY_NS, values, start=T0 + 2 * HOUR).metrics()
+    assert fallen["sharpe_daily_returns"] == 11
+    assert fallen["sharpe"] is None
+    assert fallen["sharpe_unavailable"] == "the equity fell to zero or below"
+    at_zero = curve(DAY_NS, [*wave(11), Decimal(0)], start=T0 + 2 * HOUR).metrics()
+    assert at_zero["sharpe"] is None
+    assert at_zero["sharpe_unavailable"] == "the equity fell to zero or below"
