@@ -23,7 +23,7 @@ from typing import Protocol
 
 from omoitrade.core.clock import Clock, TimeEvent
 from omoitrade.core.errors import Conflict, NotFound
-from omoitrade.model.enums import ExecType, Liquidity, OrderSide
+from omoitrade.model.enums import ExecType, Liquidity, OrderSide, OrderType
 from omoitrade.model.identifiers import AccountId, ClientOrderId, InstrumentId
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.market_data import Bar, BookLevel, OrderBook, Quote, TradeTick
@@ -45,13 +45,13 @@ from omoitrade.venues.sim.accounts import SimAccount
 from omoitrade.venues.sim.bar_fills import BarExecutionSimulator, BarFillConfig
 from omoitrade.venues.sim.latency import DelayLine, LatencyModel
 from omoitrade.venues.sim.matching import MatchingEngine
-from omoitrade.venues.sim.reports import order_rejected
+from omoitrade.venues.sim.reports import command_refused, order_rejected
 from omoitrade.venues.sim.reservations import Reservations
 
 _DAY_NS = 86_400 * 1_000_000_000
 # enum members bound once: reading one off its class costs more than the test that uses it
 _TRADE, _TAKER, _REJECTED = ExecType.TRADE, Liquidity.TAKER, ExecType.REJECTED
-_BUY = OrderSide.BUY
+_BUY, _MARKET = OrderSide.BUY, OrderType.MARKET
 
 
 class ExchangeMode(StrEnum):
@@ -300,6 +300,13 @@ class SimulatedExchange:
         self._route("cancel", command)
 
     def _amend(self, command: AmendOrder) -> None:
+        problem = self._amend_funding_problem(command) if self._enforce_balances else None
+        if problem is not None:
+            latest = self._latest.get((command.account_id, command.client_order_id))
+            status = None if latest is None else latest.order_status
+            at = self.clock.utc_now()
+            self._deliver([command_refused(self._report_ids(), command, problem, status, at)])
+            return
         self._route("amend", command)
 
     def _route(self, action: str, command: SubmitOrder | CancelOrder | AmendOrder) -> None:
@@ -383,6 +390,27 @@ class SimulatedExchange:
         if price is None and (side is _BUY or account.short_margin is not None):
             price = self._reference_price(instrument.id, side)
         return self._reservations.problem(account, instrument, command, price)
+
+    def _amend_funding_problem(self, command: AmendOrder) -> str | None:
+        """Why the account cannot pay for the working order as amended (more than it holds
+        now and has free), or None; an amend the venue refuses on other grounds, or of an
+        order it does not know, is left to the matching engine or bar simulator."""
+        key = (command.account_id, command.client_order_id)
+        latest = self._latest.get(key)
+        account = self._accounts.get(command.account_id)
+        instrument = self._instruments.get(command.instrument_id)
+        if latest is None or account is None or instrument is None:
+            return None
+        if latest.leaves_quantity <= ZERO or latest.order_type is _MARKET:
+            return None
+        quantity = latest.leaves_quantity
+        if command.quantity is not None:
+            quantity = command.quantity - latest.filled_quantity
+        price = command.price or latest.price or command.stop_price or latest.stop_price
+        if quantity <= ZERO or price is None:
+            return None
+        reservations = self._reservations
+        return reservations.amend_problem(account, instrument, key, latest.side, quantity, price)
 
     def _reference_price(self, instrument_id: InstrumentId, side: OrderSide) -> Decimal | None:
         """The price a market order of ``side`` is funded at. Book mode: the best it would

@@ -140,6 +140,41 @@ class Reservations:
         need = account.needs(instrument, command.side, command.quantity, price, shared)
         return account.shortfall(need, shared)
 
+    def amend_problem(
+        self,
+        account: SimAccount,
+        instrument: Instrument,
+        key: OrderKey,
+        side: OrderSide,
+        quantity: Decimal,
+        price: Decimal,
+    ) -> str | None:
+        """Why ``account`` cannot pay for its working order ``key`` amended to ``quantity``
+        left at ``price``: what it would lock more than it holds now (its own lock, or its
+        OCO group's) and has free; None when it can. A buy covering a short is not checked
+        here: the covers' shares of the reserve move with it (see the module docstring)."""
+        if side is _BUY and account.is_short(instrument.id):
+            return None
+        account_id = key[0]
+        group = self._group_of.get(key) if self._group_of else None
+        need = account.needs(instrument, side, quantity, price)
+        if group is None:
+            held = self._locks.get(key, ())
+        else:  # the group holds the largest lock of its members, this one as amended
+            members = self._groups[account_id, group]
+            held = self._group_lock(account_id, members)
+            others = {m: None for m in members if m != key[1]}
+            most = dict(self._group_lock(account_id, others))
+            for currency, amount in need:
+                if amount > most.get(currency, ZERO):
+                    most[currency] = amount
+            need = tuple(sorted(most.items()))
+        lack = account.shortfall(need, held)
+        if lack is None:
+            return None
+        currency, needed, free = lack
+        return f"insufficient {currency}: needs {needed}, free {free}"
+
     # --- OCO groups -------------------------------------------------------------------------
     def _join(self, key: OrderKey, group: str) -> None:
         self._group_of[key] = group
