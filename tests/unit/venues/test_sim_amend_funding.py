@@ -6,7 +6,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from test_sim_cover_reservation import BTC, BUY, ME, SELL, START, bar, submit, usd
+from test_sim_cover_reservation import bar, usd
+from test_sim_short_selling import BTC, BUY, ME, SELL, START, submit
 
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.model import ClientOrderId, ExecType, OrderStatus, OrderType

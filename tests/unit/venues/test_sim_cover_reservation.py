@@ -6,10 +6,11 @@ every fill, partial fill and cancel."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from test_sim_short_selling import BTC, BUY, MAKER, ME, SELL, START, outcome, submit
 
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.model import (
@@ -26,15 +27,9 @@ from omoitrade.model import (
     VenueTradeId,
 )
 from omoitrade.model.market_data import Bar
-from omoitrade.model.venue import AmendOrder, CancelOrder, ExecutionReport, SubmitOrder, VenueReport
-from omoitrade.testing.factories import make_instrument
+from omoitrade.model.venue import AmendOrder, CancelOrder, ExecutionReport, VenueReport
 from omoitrade.venues.sim.accounts import SimAccount
 from omoitrade.venues.sim.exchange import ExchangeMode, SimExchangeConfig, SimulatedExchange
-
-BTC = make_instrument()
-START = datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
-ME, MAKER = AccountId("me"), AccountId("maker")
-SELL, BUY = OrderSide.SELL, OrderSide.BUY
 
 
 def short_venue(
@@ -59,28 +54,6 @@ def short_venue(
     return venue, reports
 
 
-def submit(
-    venue: SimulatedExchange,
-    cid: str,
-    side: OrderSide,
-    qty: str,
-    price: str | None = None,
-    *,
-    account: AccountId = ME,
-    kind: OrderType | None = None,
-    oco_group: str | None = None,
-) -> None:
-    kind = kind or (OrderType.MARKET if price is None else OrderType.LIMIT)
-    value = None if price is None else D(price)
-    prices = {"stop_price": value} if kind is OrderType.STOP else {"price": value}
-    venue.submit(
-        SubmitOrder(
-            account, ClientOrderId(cid), BTC.id, side, kind, D(qty),
-            oco_group=oco_group, **prices,  # type: ignore[arg-type]
-        )
-    )  # fmt: skip
-
-
 def cancel(venue: SimulatedExchange, cid: str) -> None:
     venue.cancel(CancelOrder(ME, ClientOrderId(cid), BTC.id))
 
@@ -88,14 +61,6 @@ def cancel(venue: SimulatedExchange, cid: str) -> None:
 def bar(day: int, price: str) -> Bar:
     p = D(price)
     return Bar(BarId.new(), BTC.id, START + timedelta(days=day), Timeframe.D1, p, p, p, p, D("100"))
-
-
-def outcome(reports: list[VenueReport], cid: str) -> list[tuple[ExecType, str | None]]:
-    return [
-        (r.exec_type, r.reason)
-        for r in reports
-        if isinstance(r, ExecutionReport) and r.client_order_id == ClientOrderId(cid)
-    ]
 
 
 def usd(venue: SimulatedExchange) -> tuple[D, D, D]:

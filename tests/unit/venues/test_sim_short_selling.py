@@ -55,13 +55,20 @@ def submit(
     side: OrderSide,
     qty: str,
     price: str | None = None,
+    *,
     account: AccountId = ME,
+    kind: OrderType | None = None,
+    oco_group: str | None = None,
 ) -> None:
-    kind = OrderType.MARKET if price is None else OrderType.LIMIT
+    """A market order without a price, else a limit (or ``kind``: a stop's price is its
+    stop price)."""
+    kind = kind or (OrderType.MARKET if price is None else OrderType.LIMIT)
+    value = None if price is None else D(price)
+    prices = {"stop_price": value} if kind is OrderType.STOP else {"price": value}
     venue.submit(
         SubmitOrder(
             account, ClientOrderId(cid), BTC.id, side, kind, D(qty),
-            price=None if price is None else D(price),
+            oco_group=oco_group, **prices,  # type: ignore[arg-type]
         )
     )  # fmt: skip
 
