@@ -175,6 +175,7 @@ def test_a_go_live_request_shows_each_check_on_its_own_line(
         strategy,
         metrics={
             "sharpe": 1.4,
+            "sharpe_daily_returns": 15,
             "max_drawdown": 0.25,
             "paper_days": 15.0,
             "equity_curve": [[1, "2"]],
@@ -195,13 +196,14 @@ def test_a_go_live_request_shows_each_check_on_its_own_line(
     code, out = cli("approvals", "list")
     assert code == 0, out
     cells = [line.split("│")[5].strip() for line in out.splitlines() if line.count("│") > 5]
-    assert cells[:8] == [
+    assert cells[:9] == [
         "version=1",
         "checks.paper_days: 15.0 >= 14.0 ok",
         "checks.sharpe: 1.4 >= 1.0 ok",
         "checks.max_drawdown: 0.25 <= 0.2 NOT MET",
         "unmet: max_drawdown",
         "metrics.sharpe=1.4",
+        "metrics.sharpe_daily_returns=15",
         "metrics.max_drawdown=0.25",
         "metrics.paper_days=15.0",
     ]

@@ -28,14 +28,12 @@ from omoitrade.model.money import round_to_step
 from omoitrade.portfolio.fx import FxRates, MissingFxRate
 from omoitrade.runtime.paper_equity import PaperEquity
 from omoitrade.signals.trade import SignalTrade
+from omoitrade.strategy.lifecycle import OLD_SHARPE
 
 VersionKey = tuple[StrategyId, int]
 #: The base currency's minor unit: converted sums are rounded to it (half even). No
 #: currency precision is kept elsewhere; two decimals suit the portfolios' currencies.
 BASE_CURRENCY_STEP = Decimal("0.01")
-#: Why a stored Sharpe is not used: the minute-based code wrote it (no
-#: ``sharpe_daily_returns``), annualizing minute returns into absurd figures.
-OLD_SHARPE = "recorded before Sharpe was computed from daily returns"
 #: What an update without a rate still writes: nothing here needs a conversion.
 UNCONVERTED = ("realized_pnl_by_currency", "signals", "trades_settled", "position")
 UNVALUED = ("unvalued_since", "unvalued_pair")  # the marks of a record not valued now

@@ -8,6 +8,7 @@ import pytest
 
 from omoitrade.model.enums import BacktestStatus
 from omoitrade.strategy.lifecycle import (
+    OLD_SHARPE,
     GateRefused,
     GoLiveMinimums,
     go_live_facts,
@@ -64,6 +65,7 @@ def test_live_reads_the_paper_sessions_measured_days_and_settled_trades() -> Non
         strategy,
         metrics={
             "sharpe": 1.3,
+            "sharpe_daily_returns": 12,
             "max_drawdown": 0.05,
             "paper_days": 3.5,  # first to last seen, whatever the time since it started
             "trades_settled": 12,
@@ -80,6 +82,7 @@ def test_live_reads_the_paper_sessions_measured_days_and_settled_trades() -> Non
     assert facts["checks"]["trades"] == {"value": 12, "minimum": 10, "met": True}
     assert facts["metrics"] == {
         "sharpe": 1.3,
+        "sharpe_daily_returns": 12,
         "max_drawdown": 0.05,
         "paper_days": 3.5,
         "trades_settled": 12,
@@ -104,3 +107,22 @@ def test_a_sharpe_not_available_meets_no_minimum_and_the_refusal_says_why() -> N
     assert facts["checks"]["sharpe"] == {
         "value": None, "minimum": 0.0, "met": False, "unavailable": why,
     }  # fmt: skip
+
+
+def test_a_paper_record_of_the_minute_based_sharpe_meets_no_sharpe_minimum() -> None:
+    strategy = f.make_strategy(f.make_portfolio(f.make_organization()).id)
+    old = f.make_strategy_performance(
+        strategy, metrics={"sharpe": 25.3, "paper_days": 20.0, "equity_curve": [[1, "100"]]}
+    )
+    minimums = GoLiveMinimums(min_sharpe=1.0, max_drawdown=None)
+    with pytest.raises(GateRefused, match=rf"sharpe is not available \({OLD_SHARPE}\)"):
+        go_live_facts(strategy.version, old, minimums, f.T0)
+    new = f.make_strategy_performance(
+        strategy,
+        metrics={
+            "sharpe": 1.3, "sharpe_daily_returns": 19, "paper_days": 20.0,
+            "equity_curve": [[1, "100"]],
+        },
+    )  # fmt: skip
+    facts = go_live_facts(strategy.version, new, minimums, f.T0)
+    assert facts["checks"]["sharpe"] == {"value": 1.3, "minimum": 1.0, "met": True}
