@@ -10,6 +10,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
+import pytest
+
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.model import (
     AccountId,
@@ -117,10 +119,43 @@ def test_close_model_the_rest_of_a_capped_market_buy_stays_locked_at_the_close()
     assert balances(venue)["USD"] == (D("15850.00"), D("15850.00"), D("0"))
 
 
-def test_next_open_a_market_order_is_not_checked_its_open_is_not_known_yet() -> None:
-    """The latest close is no price for it: an order sized at the coming open would be
-    refused after every gap down (the backtest runner decides at the open)."""
-    venue, reports = venue_with(FillModel.NEXT_OPEN)
-    market(venue, "buy", BUY, "3")
-    assert outcome(reports, "buy") == [(ExecType.NEW, None)]
+@pytest.mark.parametrize("model", [FillModel.NEXT_OPEN, FillModel.OHLC])
+def test_next_open_a_market_buy_is_funded_at_the_open_it_trades_at(model: FillModel) -> None:
+    """The latest close is no price for it (an order sized at the coming open would be
+    refused after every gap down): it locks nothing as it comes, and is funded at the open
+    before it trades, on the cash the bar's earlier fills left; one the account cannot pay
+    is cancelled with the reason."""
+    venue, reports = venue_with(model)
+    market(venue, "fits", BUY, "2.5")  # 2.5 x 42050 > 100000, but the open gaps down
+    market(venue, "too-big", BUY, "0.5")  # 19500 > the 2500 the first leaves
+    assert outcome(reports, "fits") == [(ExecType.NEW, None)]
     assert balances(venue)["USD"] == (D("100000"), D("100000"), D("0"))  # nothing locked
+    venue.process_bar(bar(1, "39000.00", "39500.00"))
+    fill = [r for r in reports if isinstance(r, ExecutionReport) and r.client_order_id == "fits"]
+    assert fill[-1].exec_type is ExecType.TRADE and fill[-1].last_price == D("39000.00")
+    assert outcome(reports, "too-big")[-1] == (
+        ExecType.CANCELLED,
+        "insufficient USD: needs 19500.000, free 2500.000",
+    )
+    assert balances(venue)["USD"] == (D("2500.000"), D("2500.000"), D("0"))
+
+
+def test_next_open_a_market_short_is_funded_at_the_open_for_its_margin() -> None:
+    venue, reports = venue_with(FillModel.NEXT_OPEN, short_margin=D(1))
+    market(venue, "short", SELL, "3")  # margin 3 x open > 100000
+    venue.process_bar(bar(1, "42000.00", "42100.00"))
+    assert outcome(reports, "short")[-1] == (
+        ExecType.CANCELLED,
+        "insufficient USD for the short margin: needs 126000.00, free 100000",
+    )
+    assert balances(venue)["USD"] == (D("100000"), D("100000"), D("0"))
+
+
+def test_next_open_a_market_sell_of_what_the_account_holds_is_not_refused() -> None:
+    venue, reports = venue_with(FillModel.NEXT_OPEN)
+    market(venue, "buy", BUY, "2")
+    venue.process_bar(bar(1, "42000.00", "42100.00"))
+    market(venue, "sell", SELL, "2")  # its base is locked as it comes
+    venue.process_bar(bar(2, "43000.00", "43100.00"))
+    assert outcome(reports, "sell")[-1][0] is ExecType.TRADE
+    assert balances(venue)["USD"][0] == D("102000.00")

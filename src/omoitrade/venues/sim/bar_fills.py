@@ -85,6 +85,7 @@ class _Working:
         "command",
         "expires_at",
         "filled",
+        "funded",
         "price",
         "quantity",
         "seq",
@@ -103,6 +104,7 @@ class _Working:
         self.filled = ZERO
         self.triggered = False
         self.expires_at: datetime | None = None
+        self.funded = True  # False: a market order the exchange could not price as it came
 
     @property
     def leaves(self) -> Decimal:
@@ -135,6 +137,12 @@ class BarExecutionSimulator:
         self._volume_left: Decimal | None = None  # of the latest bar, under a participation cap
         self._bar_mark = 0  # orders with a higher sequence came after the latest bar began
         self._last_order_seq = 0
+        # Set by the exchange: ``booking`` books each report of a bar in the accounts as it
+        # is made (so a later order of the bar sees the cash the earlier ones used), and
+        # ``funding`` says why the account cannot pay for (command, quantity, price), asked
+        # before a market order that came unpriced first trades.
+        self.booking: Callable[[ExecutionReport], None] | None = None
+        self.funding: Callable[[SubmitOrder, Decimal, Decimal], str | None] | None = None
 
     # --- commands ---------------------------------------------------------------------------
     def submit(self, command: SubmitOrder, at: datetime) -> list[ExecutionReport]:
@@ -148,6 +156,8 @@ class BarExecutionSimulator:
         order = _Working(command, VenueOrderId(f"{self._prefix}-{seq}"), seq)
         if command.time_in_force is TimeInForce.DAY:
             order.expires_at = self._session_close_after(at)
+        if command.order_type is OrderType.MARKET and self.market_price() is None:
+            order.funded = False  # its price is a coming bar's: funded as it trades
         self._working[key] = order
         reports = [self._report(order, ExecType.NEW, at)]
         last_bar = self._last_bar
@@ -207,7 +217,8 @@ class BarExecutionSimulator:
         reports: list[ExecutionReport] = []
         for order in list(self._working.values()):
             if order.expires_at is not None and at >= order.expires_at:
-                reports.append(self._finish(order, ExecType.EXPIRED, at, "DAY order expired"))
+                expired = self._finish(order, ExecType.EXPIRED, at, "DAY order expired")
+                reports += self._booked([expired])
         self._volume_left = self._cap(bar)
         model = self.config.fill_model
         candidates = []
@@ -219,11 +230,20 @@ class BarExecutionSimulator:
             if price is not None:
                 candidates.append((self._fill_priority(order, price), order, price))
             elif order.command.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-                reports.append(self._finish(order, ExecType.EXPIRED, at, "not marketable"))
+                expired = self._finish(order, ExecType.EXPIRED, at, "not marketable")
+                reports += self._booked([expired])
         for _, order, price in sorted(candidates, key=lambda c: c[0]):
             if (order.command.account_id, order.command.client_order_id) in self._working:
-                reports += self._work(order, bar, price, at)
+                reports += self._booked(self._work(order, bar, price, at))
         self._last_bar = bar
+        return reports
+
+    def _booked(self, reports: list[ExecutionReport]) -> list[ExecutionReport]:
+        """``reports``, booked in the accounts at once (see ``booking``)."""
+        booking = self.booking
+        if booking is not None:
+            for report in reports:
+                booking(report)
         return reports
 
     def on_rest_of_bar(self, bar: Bar) -> list[ExecutionReport]:
@@ -295,6 +315,12 @@ class BarExecutionSimulator:
             if tif in (TimeInForce.IOC, TimeInForce.FOK):
                 return [self._finish(order, ExecType.EXPIRED, at, "not enough volume in the bar")]
             return []
+        if not order.funded:
+            order.funded = True
+            funding = self.funding
+            problem = None if funding is None else funding(command, order.leaves, reference)
+            if problem is not None:  # the account cannot pay at the price it would trade at
+                return [self._finish(order, ExecType.CANCELLED, at, problem)]
         maker = command.order_type is OrderType.LIMIT or (
             command.order_type is OrderType.STOP_LIMIT and reference == order.price
         )

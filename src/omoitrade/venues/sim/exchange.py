@@ -125,9 +125,13 @@ class SimulatedExchange:
                 )
             else:
                 bar_config = config.bar_fills
-                self._bar_workers[instrument.id] = BarExecutionSimulator(
+                worker = BarExecutionSimulator(
                     instrument, bar_config, id_prefix=prefix, next_report_id=report_ids
                 )
+                worker.booking = self._book_account  # each report booked as the bar makes it
+                if config.enforce_balances:  # a market order's price is known as it trades
+                    worker.funding = self._fill_funding_problem
+                self._bar_workers[instrument.id] = worker
         # the config is frozen: what the order path needs of it is read once, here
         latency = config.latency
         self._ack_ns, self._fill_ns, self._data_ns = (
@@ -259,7 +263,7 @@ class SimulatedExchange:
         worker = self._bar_workers.get(bar.instrument_id)
         if worker is None:
             raise NotFound("instrument", bar.instrument_id)
-        self._deliver(worker.on_bar(bar))
+        self._deliver(worker.on_bar(bar), booked=True)
         for _ in range(8):  # orders sent as the bar was worked (a bracket after its entry)
             rest = worker.on_rest_of_bar(bar)
             if not rest:
@@ -326,13 +330,14 @@ class SimulatedExchange:
             raise NotFound("instrument", instrument_id)
         return worker
 
-    def _deliver(self, reports: Sequence[VenueReport]) -> None:
-        """Book each report, then send it to the report handlers (unless it is a background
-        account's), after the fill or the ack latency: called at once when that is zero."""
+    def _deliver(self, reports: Sequence[VenueReport], booked: bool = False) -> None:
+        """Book each report (unless ``booked`` in the accounts already), then send it to the
+        report handlers (unless it is a background account's), after the fill or the ack
+        latency: called at once when that is zero."""
         background, handlers = self._background, self._report_handlers
         for report in reports:
             if isinstance(report, ExecutionReport):
-                self._book_keeping(report)
+                self._book_keeping(report, booked)
                 delay = self._fill_ns if report.exec_type is _TRADE else self._ack_ns
             elif isinstance(report, CommandFailed):
                 continue
@@ -350,19 +355,24 @@ class SimulatedExchange:
         for handler in self._report_handlers:
             handler(report)
 
-    def _book_keeping(self, report: ExecutionReport) -> None:
-        """Keep the fill, publish its trade tick, and move the account's cash, position and
-        locks; note the order's latest report."""
+    def _book_keeping(self, report: ExecutionReport, booked: bool = False) -> None:
+        """Keep the fill, publish its trade tick, and (unless ``booked`` already) move the
+        account's cash, position and locks."""
+        if report.exec_type is _TRADE:
+            self._fills.append(report)
+            if report.liquidity is _TAKER and (self._data_handlers or self._data_ns > 0):
+                self._publish(_trade_tick(report))  # nobody to see it: not built
+        if not booked:
+            self._book_account(report)
+
+    def _book_account(self, report: ExecutionReport) -> None:
+        """Move the account's cash, position and locks; note the order's latest report."""
         # the reports of one command are all of one instrument, and carry the very same
         # id object: an identity test saves hashing the UUID for each of them
         instrument = self._last_instrument
         if instrument is None or instrument.id is not report.instrument_id:
             instrument = self._last_instrument = self._instruments[report.instrument_id]
         trade = report.exec_type is _TRADE
-        if trade:
-            self._fills.append(report)
-            if report.liquidity is _TAKER and (self._data_handlers or self._data_ns > 0):
-                self._publish(_trade_tick(report))  # nobody to see it: not built
         account = self._accounts.get(report.account_id)
         if account is None:
             return
@@ -411,6 +421,20 @@ class SimulatedExchange:
             return None
         reservations = self._reservations
         return reservations.amend_problem(account, instrument, key, latest.side, quantity, price)
+
+    def _fill_funding_problem(
+        self, command: SubmitOrder, quantity: Decimal, price: Decimal
+    ) -> str | None:
+        """Bars mode: why the account cannot pay for a market order that came with no known
+        price, now that it would trade ``quantity`` at ``price`` (the bar's, before
+        slippage; the bar's earlier fills booked); None when it can."""
+        account = self._accounts.get(command.account_id)
+        instrument = self._instruments.get(command.instrument_id)
+        if account is None or instrument is None:
+            return None
+        key = (command.account_id, command.client_order_id)
+        reservations = self._reservations
+        return reservations.amend_problem(account, instrument, key, command.side, quantity, price)
 
     def _reference_price(self, instrument_id: InstrumentId, side: OrderSide) -> Decimal | None:
         """The price a market order of ``side`` is funded at. Book mode: the best it would

@@ -113,13 +113,7 @@ class Reservations:
         shortfall = self.shortfall(account, instrument, command, price)
         if shortfall is None:
             return None
-        currency, needed, free = shortfall
-        margin = (
-            " for the short margin"
-            if command.side is _SELL and currency != instrument.base_currency
-            else ""
-        )
-        return f"insufficient {currency}{margin}: needs {needed}, free {free}"
+        return _insufficient(command.side, instrument, *shortfall)
 
     def shortfall(
         self,
@@ -170,10 +164,7 @@ class Reservations:
                     most[currency] = amount
             need = tuple(sorted(most.items()))
         lack = account.shortfall(need, held)
-        if lack is None:
-            return None
-        currency, needed, free = lack
-        return f"insufficient {currency}: needs {needed}, free {free}"
+        return None if lack is None else _insufficient(side, instrument, *lack)
 
     # --- OCO groups -------------------------------------------------------------------------
     def _join(self, key: OrderKey, group: str) -> None:
@@ -415,3 +406,12 @@ class Reservations:
         if price is None:
             return ()
         return account.needs(instrument, report.side, report.leaves_quantity, price)
+
+
+def _insufficient(
+    side: OrderSide, instrument: Instrument, currency: str, needed: Decimal, free: Decimal
+) -> str:
+    """The reason an order the account cannot pay for is refused."""
+    short = side is _SELL and currency != instrument.base_currency
+    margin = " for the short margin" if short else ""
+    return f"insufficient {currency}{margin}: needs {needed}, free {free}"
