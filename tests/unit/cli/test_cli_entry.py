@@ -43,9 +43,14 @@ def interrupted_import() -> Iterator[None]:
             sys.modules[APP] = saved
 
 
+def _exit_raising(code: int) -> None:
+    raise SystemExit(code)  # the process's own exit (os._exit) would end the test run
+
+
 def test_a_ctrl_c_during_the_imports_is_one_line_and_exit_130(
-    interrupted_import: None, capsys: pytest.CaptureFixture[str]
+    interrupted_import: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(entry, "_exit", _exit_raising)
     with pytest.raises(SystemExit) as stopped:
         entry.main()
     assert stopped.value.code == entry.INTERRUPTED_EXIT == 130
