@@ -1,20 +1,21 @@
-"""Bars mode funds a market order where its price is known when it arrives: under the
-``close`` fill model it trades at the latest bar's close, so it is checked (and the part
-that keeps working locked) at that close, with the reasons other orders get. Under
-``next-open`` and ``ohlc`` it trades at an open the exchange has not seen yet: it is not
-checked (see docs/simulated-exchange.md)."""
+"""Bars mode funds a market order at the price it trades at: under the ``close`` fill
+model the latest bar's close, as it arrives (the part that keeps working locked at that
+close), with the reasons other orders get. Under ``next-open`` and ``ohlc`` it trades at
+an open the exchange has not seen as it arrives: it is funded at that open just before it
+trades, and cancelled with the reason if the account cannot pay (see
+docs/simulated-exchange.md)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from test_sim_short_selling import BTC, BUY, ME, SELL, START, outcome
 
 from omoitrade.core.clock import SimulatedClock
 from omoitrade.model import (
-    AccountId,
     BarId,
     ClientOrderId,
     ExecType,
@@ -24,14 +25,8 @@ from omoitrade.model import (
 )
 from omoitrade.model.market_data import Bar
 from omoitrade.model.venue import ExecutionReport, SubmitOrder, VenueReport
-from omoitrade.testing.factories import make_instrument
 from omoitrade.venues.sim.bar_fills import BarFillConfig, FillModel
 from omoitrade.venues.sim.exchange import ExchangeMode, SimExchangeConfig, SimulatedExchange
-
-BTC = make_instrument()
-START = datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
-ME = AccountId("me")
-SELL, BUY = OrderSide.SELL, OrderSide.BUY
 
 
 def venue_with(
@@ -62,14 +57,6 @@ def bar(day: int, open_: str, close: str) -> Bar:
 
 def market(venue: SimulatedExchange, cid: str, side: OrderSide, qty: str) -> None:
     venue.submit(SubmitOrder(ME, ClientOrderId(cid), BTC.id, side, OrderType.MARKET, D(qty)))
-
-
-def outcome(reports: list[VenueReport], cid: str) -> list[tuple[ExecType, str | None]]:
-    return [
-        (r.exec_type, r.reason)
-        for r in reports
-        if isinstance(r, ExecutionReport) and r.client_order_id == ClientOrderId(cid)
-    ]
 
 
 def balances(venue: SimulatedExchange) -> dict[str, tuple[D, D, D]]:
