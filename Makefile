@@ -7,13 +7,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # The hot modules compiled with mypyc (see docs/performance.md): the matching engine and
 # the order path (order manager, its recorder, report handling, cancel-replace, risk engine, ledger,
-# exchange, node) and
+# exchange and its funding checks, node and its order manager) and
 # the message bus they all publish on.
 # Rebuilt when they, or the model and core they read, change; `make clean` deletes them.
 # Plain Python still runs if the .so files are removed, or if compiling fails.
 SIM := src/omoitrade/venues/sim
 NATIVE := $(SIM)/book.py $(SIM)/matching.py $(SIM)/exchange.py $(SIM)/accounts.py \
-	$(SIM)/reports.py $(SIM)/validation.py $(SIM)/reservations.py \
+	$(SIM)/reports.py $(SIM)/validation.py $(SIM)/reservations.py $(SIM)/funding.py \
 	src/omoitrade/execution/order_manager.py src/omoitrade/execution/report_handling.py \
 	src/omoitrade/execution/cancel_replace.py src/omoitrade/execution/recorder.py \
 	src/omoitrade/execution/registry.py src/omoitrade/execution/quality.py \
@@ -21,7 +21,8 @@ NATIVE := $(SIM)/book.py $(SIM)/matching.py $(SIM)/exchange.py $(SIM)/accounts.p
 	src/omoitrade/risk/state.py src/omoitrade/risk/limits.py \
 	src/omoitrade/portfolio/ledger.py src/omoitrade/portfolio/books.py \
 	src/omoitrade/portfolio/accounts.py \
-	src/omoitrade/runtime/trading_node.py src/omoitrade/core/fsm.py src/omoitrade/core/bus.py
+	src/omoitrade/runtime/trading_node.py src/omoitrade/runtime/node_orders.py \
+	src/omoitrade/core/fsm.py src/omoitrade/core/bus.py
 NATIVE_STAMP := $(VENV)/.native-stamp
 
 .PHONY: install run test lint bench clean native

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from omoitrade.core.clock import Clock, TimeEvent
 from omoitrade.core.errors import Conflict, NotFound
-from omoitrade.model.enums import ExecType, Liquidity, OrderSide, OrderType
+from omoitrade.model.enums import ExecType, Liquidity
 from omoitrade.model.identifiers import AccountId, ClientOrderId, InstrumentId
 from omoitrade.model.instruments import Instrument
 from omoitrade.model.market_data import Bar, BookLevel, OrderBook, Quote, TradeTick
@@ -43,15 +43,14 @@ from omoitrade.model.venue import (
 )
 from omoitrade.venues.sim.accounts import SimAccount
 from omoitrade.venues.sim.bar_fills import BarExecutionSimulator, BarFillConfig
+from omoitrade.venues.sim.funding import Funding
 from omoitrade.venues.sim.latency import DelayLine, LatencyModel
 from omoitrade.venues.sim.matching import MatchingEngine
 from omoitrade.venues.sim.reports import command_refused, order_rejected
-from omoitrade.venues.sim.reservations import Reservations
 
 _DAY_NS = 86_400 * 1_000_000_000
 # enum members bound once: reading one off its class costs more than the test that uses it
 _TRADE, _TAKER, _REJECTED = ExecType.TRADE, Liquidity.TAKER, ExecType.REJECTED
-_BUY, _MARKET = OrderSide.BUY, OrderType.MARKET
 
 
 class ExchangeMode(StrEnum):
@@ -107,12 +106,15 @@ class SimulatedExchange:
         self._data_handlers: list[MarketDataHandler] = []
         self._fills: list[ExecutionReport] = []
         self._latest: dict[tuple[AccountId, ClientOrderId], ExecutionReport] = {}  # per order
-        # what working orders lock (OCO groups once, covers of a short sharing its reserve)
-        self._reservations = Reservations(self._market_price)
         self._background: set[AccountId] = set()
         report_ids = self._report_ids = count(1).__next__
         self._engines: dict[InstrumentId, MatchingEngine] = {}
         self._bar_workers: dict[InstrumentId, BarExecutionSimulator] = {}
+        self._funding = Funding(
+            config.venue, self._accounts, self._instruments, self._engines, self._bar_workers,
+            self._latest,
+        )  # fmt: skip
+        self._reservations = self._funding.reservations  # what working orders lock
         for instrument in instruments:
             prefix = f"{config.venue}-{instrument.symbol}"
             if config.mode is ExchangeMode.BOOK:
@@ -130,7 +132,7 @@ class SimulatedExchange:
                 )
                 worker.booking = self._book_account  # each report booked as the bar makes it
                 if config.enforce_balances:  # a market order's price is known as it trades
-                    worker.funding = self._fill_funding_problem
+                    worker.funding = self._funding.fill
                 self._bar_workers[instrument.id] = worker
         # the config is frozen: what the order path needs of it is read once, here
         latency = config.latency
@@ -293,7 +295,7 @@ class SimulatedExchange:
         group = command.oco_group
         if group is not None and command.instrument_id in self._instruments:
             self._reservations.joining((command.account_id, command.client_order_id), group)
-        problem = self._funding_problem(command) if self._enforce_balances else None
+        problem = self._funding.new_order(command) if self._enforce_balances else None
         if problem is not None:
             at = self.clock.utc_now()
             self._deliver([order_rejected(self._report_ids(), command, problem, at)])
@@ -304,7 +306,7 @@ class SimulatedExchange:
         self._route("cancel", command)
 
     def _amend(self, command: AmendOrder) -> None:
-        problem = self._amend_funding_problem(command) if self._enforce_balances else None
+        problem = self._funding.amend(command) if self._enforce_balances else None
         if problem is not None:
             latest = self._latest.get((command.account_id, command.client_order_id))
             status = None if latest is None else latest.order_status
@@ -385,72 +387,6 @@ class SimulatedExchange:
         if trade:
             account.apply_fill(report, instrument)
         self._reservations.book(account, key, report, instrument)
-
-    def _funding_problem(self, command: SubmitOrder) -> str | None:
-        if not self.config.enforce_balances:
-            return None
-        account = self._accounts.get(command.account_id)
-        if account is None:
-            return f"account {command.account_id} is not open at {self.venue}"
-        instrument = self._instruments.get(command.instrument_id)
-        if instrument is None:
-            return None  # the worker lookup reports the unknown instrument
-        side = command.side
-        price = command.price or command.stop_price
-        if price is None and (side is _BUY or account.short_margin is not None):
-            price = self._reference_price(instrument.id, side)
-        return self._reservations.problem(account, instrument, command, price)
-
-    def _amend_funding_problem(self, command: AmendOrder) -> str | None:
-        """Why the account cannot pay for the working order as amended (more than it holds
-        now and has free), or None; an amend the venue refuses on other grounds, or of an
-        order it does not know, is left to the matching engine or bar simulator."""
-        key = (command.account_id, command.client_order_id)
-        latest = self._latest.get(key)
-        account = self._accounts.get(command.account_id)
-        instrument = self._instruments.get(command.instrument_id)
-        if latest is None or account is None or instrument is None:
-            return None
-        if latest.leaves_quantity <= ZERO or latest.order_type is _MARKET:
-            return None
-        quantity = latest.leaves_quantity
-        if command.quantity is not None:
-            quantity = command.quantity - latest.filled_quantity
-        price = command.price or latest.price or command.stop_price or latest.stop_price
-        if quantity <= ZERO or price is None:
-            return None
-        reservations = self._reservations
-        return reservations.amend_problem(account, instrument, key, latest.side, quantity, price)
-
-    def _fill_funding_problem(
-        self, command: SubmitOrder, quantity: Decimal, price: Decimal
-    ) -> str | None:
-        """Bars mode: why the account cannot pay for a market order that came with no known
-        price, now that it would trade ``quantity`` at ``price`` (the bar's, before
-        slippage; the bar's earlier fills booked); None when it can."""
-        account = self._accounts.get(command.account_id)
-        instrument = self._instruments.get(command.instrument_id)
-        if account is None or instrument is None:
-            return None
-        key = (command.account_id, command.client_order_id)
-        reservations = self._reservations
-        return reservations.amend_problem(account, instrument, key, command.side, quantity, price)
-
-    def _reference_price(self, instrument_id: InstrumentId, side: OrderSide) -> Decimal | None:
-        """The price a market order of ``side`` is funded at. Book mode: the best it would
-        meet (or the last trade); bars mode: the price it trades at when that is known (the
-        latest close under the ``close`` model), else None: not checked."""
-        engine = self._engines.get(instrument_id)
-        if engine is None:
-            return self._market_price(instrument_id)
-        best = engine.best_ask() if side is _BUY else engine.best_bid()
-        return best[0] if best else engine.last_price
-
-    def _market_price(self, instrument_id: InstrumentId) -> Decimal | None:
-        """What a working market order locks at: in bars mode the price it was funded at
-        (see :meth:`_reference_price`); in book mode nothing (it never rests): None."""
-        worker = self._bar_workers.get(instrument_id)
-        return None if worker is None else worker.market_price()
 
     def _after_book_change(self, instrument_id: InstrumentId, book: _Book, at: datetime) -> None:
         """Mark the book for the next snapshot; publish a quote (at ``at``) if the top moved."""

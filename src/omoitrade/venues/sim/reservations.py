@@ -103,7 +103,11 @@ class Reservations:
     ) -> str | None:
         """Why ``account`` cannot pay for a new order at ``price`` (None: a market order
         with no price to fund it at), or None when it can."""
-        if command.side is _BUY and account.is_short(instrument.id):  # a margin account's
+        if (
+            command.side is _BUY
+            and account.short_margin is not None
+            and account.is_short(instrument.id)
+        ):  # a margin account's cover
             lack = self._cover_shortfall(account, instrument, command, price)
             if lack is None:
                 return None
@@ -125,7 +129,11 @@ class Reservations:
         """The first (currency, needed, free) a new order at ``price`` would need more of
         than the account has free, counting what its OCO group holds already as free;
         None when it can be paid."""
-        if command.side is _BUY and account.is_short(instrument.id):  # a margin account's
+        if (
+            command.side is _BUY
+            and account.short_margin is not None
+            and account.is_short(instrument.id)
+        ):  # a margin account's cover
             lack = self._cover_shortfall(account, instrument, command, price)
             return None if lack is None else lack[:3]
         group = command.oco_group
@@ -147,7 +155,7 @@ class Reservations:
         left at ``price``: what it would lock more than it holds now (its own lock, or its
         OCO group's) and has free; None when it can. A buy covering a short is not checked
         here: the covers' shares of the reserve move with it (see the module docstring)."""
-        if side is _BUY and account.is_short(instrument.id):
+        if side is _BUY and account.short_margin is not None and account.is_short(instrument.id):
             return None
         account_id = key[0]
         group = self._group_of.get(key) if self._group_of else None
